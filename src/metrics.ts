@@ -1,0 +1,60 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** The metric names DESIGN.md promises; the Grafana dashboard and alert rules use only these. */
+export const METRIC_NAMES = [
+  'deployments_total',
+  'deployment_duration_seconds',
+  'health_check_up',
+  'webhook_requests_total',
+  'telegram_api_errors_total',
+] as const;
+
+/** The bot's Prometheus metrics, on a registry of their own (one per service instance). */
+export type Metrics = {
+  registry: Registry;
+  deploymentsTotal: Counter<'env' | 'status'>;
+  deploymentDuration: Histogram<'env'>;
+  healthCheckUp: Gauge<'env'>;
+  webhookRequests: Counter<'source' | 'outcome'>;
+  telegramApiErrors: Counter<'method' | 'code'>;
+};
+
+/** Creates a fresh registry with the bot's metrics and Node's default process metrics. */
+export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metrics {
+  const registry = new Registry();
+  if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry });
+  return {
+    registry,
+    deploymentsTotal: new Counter({
+      name: 'deployments_total',
+      help: 'Deployments that reached a final state, by environment and final status.',
+      labelNames: ['env', 'status'],
+      registers: [registry],
+    }),
+    deploymentDuration: new Histogram({
+      name: 'deployment_duration_seconds',
+      help: 'Time from dispatch to the final state of a deployment.',
+      labelNames: ['env'],
+      buckets: [30, 60, 120, 180, 300, 600, 900, 1800, 3600],
+      registers: [registry],
+    }),
+    healthCheckUp: new Gauge({
+      name: 'health_check_up',
+      help: '1 when the environment health URL answered 2xx at the last probe, else 0.',
+      labelNames: ['env'],
+      registers: [registry],
+    }),
+    webhookRequests: new Counter({
+      name: 'webhook_requests_total',
+      help: 'Inbound webhook requests by source (telegram, github) and outcome.',
+      labelNames: ['source', 'outcome'],
+      registers: [registry],
+    }),
+    telegramApiErrors: new Counter({
+      name: 'telegram_api_errors_total',
+      help: 'Telegram Bot API calls that failed, by method and error code.',
+      labelNames: ['method', 'code'],
+      registers: [registry],
+    }),
+  };
+}
