@@ -1,0 +1,102 @@
+import type { DeploymentState } from './deployment-state.ts';
+
+/** What the bot asks the pipeline to do. */
+export type DeployAction = 'deploy' | 'rollback';
+
+/** A job of the run, as the live message shows it. */
+export type JobView = {
+  id: number;
+  name: string;
+  status: 'queued' | 'waiting' | 'in_progress' | 'completed' | 'pending' | 'requested';
+  conclusion: string | null;
+  startedAt: number | null;
+  completedAt: number | null;
+  steps: StepView[];
+  url: string | null;
+};
+
+export type StepView = {
+  number: number;
+  name: string;
+  status: 'queued' | 'in_progress' | 'completed' | 'pending';
+  conclusion: string | null;
+};
+
+/** Everything the live message shows beyond the record's columns; stored as JSON. */
+export type DeploymentDetail = {
+  /** Commits this deploy adds over what the environment runs now; null when unknown. */
+  aheadBy: number | null;
+  /** SHA running in the environment when the request was made; null for a first deployment. */
+  baseSha: string | null;
+  jobs: JobView[];
+  approval: { reviewers: string[]; url: string | null } | null;
+  environmentUrl: string | null;
+  failure: { job: string; step: string | null; logTail: string[] } | null;
+  /** Why a request was refused or ended early, for the message (a stable reason code and text). */
+  note: string | null;
+};
+
+/** One deployment request and everything known about its run. The store's unit of record. */
+export type DeploymentRecord = {
+  /** The request id: `[A-Za-z0-9-]{1,64}`, also in the run's name between square brackets. */
+  id: string;
+  environment: string;
+  action: DeployAction;
+  /** What the user asked for (branch, tag or SHA). */
+  ref: string;
+  /** The pinned commit: what was shown is what is dispatched. */
+  sha: string;
+  subject: string;
+  author: string;
+  /** Telegram user who asked; null for deployments started outside Telegram. */
+  requesterId: number | null;
+  requesterName: string;
+  chatId: number | null;
+  messageId: number | null;
+  state: DeploymentState;
+  runId: number | null;
+  runUrl: string | null;
+  detail: DeploymentDetail;
+  createdAt: number;
+  updatedAt: number;
+  dispatchedAt: number | null;
+  finishedAt: number | null;
+  /** Increments on every change; the edit scheduler shows versions up to it. */
+  version: number;
+  /** The last version shown in Telegram: below `version` means an edit is owed (also after a restart). */
+  deliveredVersion: number;
+};
+
+/** Fields set when a record is created; the store fills in version, timestamps and delivery. */
+export type NewDeployment = Omit<DeploymentRecord, 'version' | 'deliveredVersion' | 'updatedAt'>;
+
+/** Fields a change may set. */
+export type DeploymentPatch = Partial<
+  Pick<
+    DeploymentRecord,
+    | 'state'
+    | 'sha'
+    | 'subject'
+    | 'author'
+    | 'chatId'
+    | 'messageId'
+    | 'runId'
+    | 'runUrl'
+    | 'detail'
+    | 'dispatchedAt'
+    | 'finishedAt'
+  >
+>;
+
+/** An empty detail for a new record. */
+export function emptyDetail(): DeploymentDetail {
+  return {
+    aheadBy: null,
+    baseSha: null,
+    jobs: [],
+    approval: null,
+    environmentUrl: null,
+    failure: null,
+    note: null,
+  };
+}

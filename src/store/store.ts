@@ -1,0 +1,134 @@
+import type { DeploymentPatch, DeploymentRecord, NewDeployment } from '../core/deployment.ts';
+import type { DeploymentState } from '../core/deployment-state.ts';
+
+/** What a confirmation button may do once its token is consumed. */
+export type ConfirmationKind = 'deploy' | 'rollback' | 'cancel';
+
+/** A pending confirmation: the server side of a Confirm / Cancel keyboard. Single use. */
+export type Confirmation = {
+  /** Opaque random id carried in callback_data (base64url, 22 characters). */
+  id: string;
+  kind: ConfirmationKind;
+  /** The deployment the confirm acts on (for `cancel`: the deployment whose run is cancelled). */
+  deploymentId: string;
+  /** Only this Telegram user may confirm; any admin may cancel. */
+  requesterId: number;
+  chatId: number;
+  createdAt: number;
+  expiresAt: number;
+  usedAt: number | null;
+};
+
+/** Why a confirmation could not be consumed: stable reason codes, shown to the user as text. */
+export type ConsumeRefusal = 'unknown' | 'used' | 'expired';
+
+export type ConsumeResult = { ok: true; confirmation: Confirmation } | { ok: false; reason: ConsumeRefusal };
+
+/** A lock on an environment: no deployment goes there until it is released or expires. */
+export type EnvironmentLock = {
+  environment: string;
+  ownerId: number;
+  ownerName: string;
+  reason: string;
+  createdAt: number;
+  expiresAt: number;
+  /** When the owner was reminded that the lock is about to expire; null until then. */
+  remindedAt: number | null;
+};
+
+export type AcquireLockResult = { ok: true; lock: EnvironmentLock } | { ok: false; held: EnvironmentLock };
+
+export type DeploymentFilter = {
+  /** Only these states. */
+  states?: readonly DeploymentState[];
+  environment?: string;
+  /** Only records without `finishedAt` (deployments still going on). */
+  unfinished?: boolean;
+  /** Newest first; default 50, at most 500. */
+  limit?: number;
+};
+
+/**
+ * Persistence for the bot. One interface, two implementations (SQLite by default, PostgreSQL when
+ * several instances share the work), one contract test suite (`store-contract.ts`).
+ *
+ * Every method that "claims" something (consume a confirmation, remember a delivery, take a lock or a
+ * lease, update with an expected version) is atomic across instances sharing the same database:
+ * that is what makes a double tap or a repeated webhook have a single effect.
+ *
+ * Methods throw `StoreError` when the database fails; they never throw for expected outcomes
+ * (those are values).
+ */
+export type Store = {
+  /** Creates or upgrades the schema. Safe to call on every start, from several instances at once. */
+  migrate(): Promise<void>;
+  /** Resolves when the database answers (for `/readyz`); throws `StoreError` otherwise. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+
+  /**
+   * Inserts a new deployment with version 1 and deliveredVersion 0.
+   * @throws {StoreError} with code `duplicate` when the id exists.
+   */
+  insertDeployment(deployment: NewDeployment): Promise<DeploymentRecord>;
+  getDeployment(id: string): Promise<DeploymentRecord | null>;
+  findDeploymentByRunId(runId: number): Promise<DeploymentRecord | null>;
+  /**
+   * Applies `patch` if the record is still at `expectedVersion`, bumping the version and `updatedAt`.
+   * Returns the new record, or null when someone else changed it first (re-read and retry).
+   */
+  updateDeployment(
+    id: string,
+    expectedVersion: number,
+    patch: DeploymentPatch,
+    now: number,
+  ): Promise<DeploymentRecord | null>;
+  /** Newest first (by createdAt, then id). */
+  listDeployments(filter: DeploymentFilter): Promise<DeploymentRecord[]>;
+  /** Records with a Telegram message whose shown version is behind: edits owed. Oldest change first. */
+  listUndelivered(limit: number): Promise<DeploymentRecord[]>;
+  /** Records that `version` is shown; never lowers deliveredVersion. */
+  markDelivered(id: string, version: number): Promise<void>;
+
+  insertConfirmation(confirmation: Confirmation): Promise<void>;
+  getConfirmation(id: string): Promise<Confirmation | null>;
+  /** Atomically marks the confirmation used if it exists, is unused and unexpired at `now`. */
+  consumeConfirmation(id: string, now: number): Promise<ConsumeResult>;
+
+  /**
+   * Remembers an inbound delivery (Telegram `update_id`, GitHub `X-GitHub-Delivery`).
+   * Returns true the first time a (source, key) is seen, false for a repeat.
+   */
+  rememberDelivery(source: 'telegram' | 'github', key: string, now: number): Promise<boolean>;
+  /** Forgets deliveries seen before `before`; returns how many. */
+  forgetDeliveries(before: number): Promise<number>;
+
+  /** The lock on an environment, if one holds at `now` (expired locks are not returned). */
+  getLock(environment: string, now: number): Promise<EnvironmentLock | null>;
+  listLocks(now: number): Promise<EnvironmentLock[]>;
+  /** Takes the lock unless an unexpired one is held (then returns it). An expired lock is replaced. */
+  acquireLock(lock: EnvironmentLock, now: number): Promise<AcquireLockResult>;
+  /** Removes the lock; returns the one removed, if any was held at `now`. */
+  releaseLock(environment: string, now: number): Promise<EnvironmentLock | null>;
+  /** Marks a lock's owner as reminded (so only one instance reminds). Returns false if already marked. */
+  markLockReminded(environment: string, createdAt: number, now: number): Promise<boolean>;
+
+  /**
+   * A lease for periodic work shared by several instances (reconciliation, reminders): true when
+   * `holder` holds `name` until `now + ttlMs` (taken, renewed, or taken over after expiry).
+   */
+  tryLease(name: string, holder: string, ttlMs: number, now: number): Promise<boolean>;
+};
+
+/** Stable codes for StoreError. */
+export type StoreErrorCode = 'duplicate' | 'unavailable' | 'corrupt' | 'migration';
+
+/** The store layer's one error class. Messages never contain credentials (connection strings are redacted). */
+export class StoreError extends Error {
+  readonly code: StoreErrorCode;
+  constructor(code: StoreErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'StoreError';
+    this.code = code;
+  }
+}
