@@ -1,0 +1,166 @@
+/**
+ * Numbered schema migrations, one list per driver. A migration is never edited once released: a
+ * change to the schema is a new entry with the next number. Each store applies the missing ones in
+ * one transaction and records them in `schema_migrations`.
+ *
+ * Indexes follow the queries: run id lookups (unique where set), runs in flight (state, finished_at),
+ * history per environment (environment, created_at), edits owed (a partial index on exactly the
+ * `listUndelivered` predicate), and delivery expiry (seen_at).
+ */
+
+/** One schema step. */
+export type Migration = { version: number; name: string; sql: string };
+
+/** SQLite: STRICT tables, so a value of the wrong type is refused on write rather than read back odd. */
+export const SQLITE_MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'initial schema',
+    sql: `
+CREATE TABLE deployments (
+  id TEXT PRIMARY KEY,
+  environment TEXT NOT NULL,
+  action TEXT NOT NULL,
+  ref TEXT NOT NULL,
+  sha TEXT NOT NULL,
+  subject TEXT NOT NULL,
+  author TEXT NOT NULL,
+  requester_id INTEGER,
+  requester_name TEXT NOT NULL,
+  chat_id INTEGER,
+  message_id INTEGER,
+  state TEXT NOT NULL,
+  run_id INTEGER,
+  run_url TEXT,
+  detail TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  dispatched_at INTEGER,
+  finished_at INTEGER,
+  version INTEGER NOT NULL,
+  delivered_version INTEGER NOT NULL
+) STRICT;
+CREATE UNIQUE INDEX deployments_run_id ON deployments (run_id) WHERE run_id IS NOT NULL;
+CREATE INDEX deployments_state_finished ON deployments (state, finished_at);
+CREATE INDEX deployments_environment_created ON deployments (environment, created_at, id);
+CREATE INDEX deployments_created ON deployments (created_at, id);
+CREATE INDEX deployments_undelivered ON deployments (updated_at, id)
+  WHERE message_id IS NOT NULL AND version > delivered_version;
+
+CREATE TABLE confirmations (
+  id TEXT PRIMARY KEY,
+  kind TEXT NOT NULL,
+  deployment_id TEXT NOT NULL,
+  requester_id INTEGER NOT NULL,
+  chat_id INTEGER NOT NULL,
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  used_at INTEGER
+) STRICT;
+
+CREATE TABLE deliveries (
+  source TEXT NOT NULL,
+  key TEXT NOT NULL,
+  seen_at INTEGER NOT NULL,
+  PRIMARY KEY (source, key)
+) STRICT, WITHOUT ROWID;
+CREATE INDEX deliveries_seen_at ON deliveries (seen_at);
+
+CREATE TABLE locks (
+  environment TEXT PRIMARY KEY,
+  owner_id INTEGER NOT NULL,
+  owner_name TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  reminded_at INTEGER
+) STRICT;
+
+CREATE TABLE leases (
+  name TEXT PRIMARY KEY,
+  holder TEXT NOT NULL,
+  expires_at INTEGER NOT NULL
+) STRICT;
+`,
+  },
+];
+
+/**
+ * PostgreSQL, every table qualified with `schema` (already quoted by the caller). Timestamps and
+ * Telegram/GitHub ids are bigint milliseconds / numbers; `detail` is jsonb.
+ */
+export function postgresMigrations(schema: string): readonly Migration[] {
+  const s = schema;
+  return [
+    {
+      version: 1,
+      name: 'initial schema',
+      sql: `
+CREATE TABLE ${s}.deployments (
+  id text PRIMARY KEY,
+  environment text NOT NULL,
+  action text NOT NULL,
+  ref text NOT NULL,
+  sha text NOT NULL,
+  subject text NOT NULL,
+  author text NOT NULL,
+  requester_id bigint,
+  requester_name text NOT NULL,
+  chat_id bigint,
+  message_id bigint,
+  state text NOT NULL,
+  run_id bigint,
+  run_url text,
+  detail jsonb NOT NULL,
+  created_at bigint NOT NULL,
+  updated_at bigint NOT NULL,
+  dispatched_at bigint,
+  finished_at bigint,
+  version integer NOT NULL,
+  delivered_version integer NOT NULL
+);
+CREATE UNIQUE INDEX deployments_run_id ON ${s}.deployments (run_id) WHERE run_id IS NOT NULL;
+CREATE INDEX deployments_state_finished ON ${s}.deployments (state, finished_at);
+CREATE INDEX deployments_environment_created ON ${s}.deployments (environment, created_at, id);
+CREATE INDEX deployments_created ON ${s}.deployments (created_at, id);
+CREATE INDEX deployments_undelivered ON ${s}.deployments (updated_at, id)
+  WHERE message_id IS NOT NULL AND version > delivered_version;
+
+CREATE TABLE ${s}.confirmations (
+  id text PRIMARY KEY,
+  kind text NOT NULL,
+  deployment_id text NOT NULL,
+  requester_id bigint NOT NULL,
+  chat_id bigint NOT NULL,
+  created_at bigint NOT NULL,
+  expires_at bigint NOT NULL,
+  used_at bigint
+);
+
+CREATE TABLE ${s}.deliveries (
+  source text NOT NULL,
+  key text NOT NULL,
+  seen_at bigint NOT NULL,
+  PRIMARY KEY (source, key)
+);
+CREATE INDEX deliveries_seen_at ON ${s}.deliveries (seen_at);
+
+CREATE TABLE ${s}.locks (
+  environment text PRIMARY KEY,
+  owner_id bigint NOT NULL,
+  owner_name text NOT NULL,
+  reason text NOT NULL,
+  created_at bigint NOT NULL,
+  expires_at bigint NOT NULL,
+  reminded_at bigint
+);
+
+CREATE TABLE ${s}.leases (
+  name text PRIMARY KEY,
+  holder text NOT NULL,
+  expires_at bigint NOT NULL
+);
+`,
+    },
+  ];
+}

@@ -1,0 +1,471 @@
+import { createHash } from 'node:crypto';
+import pg from 'pg';
+import type { DeploymentPatch, DeploymentRecord, NewDeployment } from '../core/deployment.ts';
+import { postgresMigrations } from './migrations.ts';
+import {
+  checkInt,
+  checkIntOrNull,
+  confirmationFromRow,
+  deploymentFromRow,
+  encodeDetail,
+  lockFromRow,
+  patchAssignments,
+  type Row,
+  resolveLimit,
+  storableText,
+} from './rows.ts';
+import type {
+  AcquireLockResult,
+  Confirmation,
+  ConsumeResult,
+  DeploymentFilter,
+  EnvironmentLock,
+  Store,
+} from './store.ts';
+import { StoreError } from './store.ts';
+
+/** Options of {@link openPostgresStore}. */
+export type PostgresStoreOptions = {
+  /** Schema holding every table (created by `migrate()` if missing); default `public`. */
+  schema?: string;
+};
+
+const SCHEMA_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
+const UNIQUE_VIOLATION = '23505';
+
+type Param = string | number | null | readonly string[];
+
+/**
+ * Opens a connection pool to PostgreSQL and checks that the server answers. Several instances may
+ * share one database: migrations run under a transaction-scoped advisory lock, and every claim is a
+ * single atomic statement (`UPDATE … WHERE … RETURNING`, `INSERT … ON CONFLICT`).
+ *
+ * @throws {StoreError} code `unavailable` when the URL is malformed or the server cannot be reached;
+ *   the message names the server but never the password.
+ * @throws {RangeError} when `options.schema` is not a plain identifier.
+ */
+export async function openPostgresStore(url: string, options: PostgresStoreOptions = {}): Promise<Store> {
+  const schema = options.schema ?? 'public';
+  if (!SCHEMA_NAME.test(schema)) throw new RangeError(`not a usable PostgreSQL schema name: ${schema}`);
+  const target = describeUrl(url);
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: 10,
+    connectionTimeoutMillis: 5_000,
+    idleTimeoutMillis: 30_000,
+    statement_timeout: 30_000,
+    application_name: 'deploybot',
+  });
+  // An idle client losing its connection emits 'error' on the pool; unhandled, that would end the
+  // process. The next query fails and reports it as `unavailable` instead.
+  pool.on('error', () => {});
+  const store = new PostgresStore(pool, schema, target);
+  try {
+    await store.ping();
+  } catch (error) {
+    await pool.end().catch(() => {});
+    throw error;
+  }
+  return store;
+}
+
+/**
+ * `postgres://user@host:port/db`, without the password, and a function that removes the password
+ * from any text (driver messages should not contain it, but this store promises it).
+ * @throws {StoreError} code `unavailable` when `url` is not a URL (without echoing it).
+ */
+function describeUrl(url: string): { text: string; redact(message: string): string } {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new StoreError('unavailable', 'the PostgreSQL URL is not a valid URL');
+  }
+  const secrets = [parsed.password, safeDecode(parsed.password)].filter((s) => s.length > 0);
+  const user = parsed.username === '' ? '' : `${parsed.username}@`;
+  const text = `${parsed.protocol}//${user}${parsed.host}${parsed.pathname}`;
+  return {
+    text,
+    redact: (message) => secrets.reduce((m, secret) => m.replaceAll(secret, '***'), message),
+  };
+}
+
+function safeDecode(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+}
+
+function messageOf(error: unknown): string {
+  if (error instanceof AggregateError && error.errors.length > 0) {
+    return error.errors.map((e: unknown) => messageOf(e)).join('; ');
+  }
+  return error instanceof Error ? error.message || String(error) : String(error);
+}
+
+function sqlState(error: unknown): string | undefined {
+  if (typeof error !== 'object' || error === null || !('code' in error)) return undefined;
+  return typeof error.code === 'string' ? error.code : undefined;
+}
+
+/** A 64-bit advisory lock key per schema, so migrations of different schemas do not wait on each other. */
+function advisoryKey(schema: string): string {
+  return createHash('sha256').update(`deploybot:migrate:${schema}`).digest().readBigInt64BE(0).toString();
+}
+
+class PostgresStore implements Store {
+  readonly #pool: pg.Pool;
+  readonly #schema: string;
+  /** The schema, quoted for SQL. */
+  readonly #s: string;
+  readonly #target: { text: string; redact(message: string): string };
+  #closed = false;
+
+  constructor(pool: pg.Pool, schema: string, target: { text: string; redact(message: string): string }) {
+    this.#pool = pool;
+    this.#schema = schema;
+    this.#s = `"${schema}"`;
+    this.#target = target;
+  }
+
+  #error(what: string, error: unknown): StoreError {
+    if (error instanceof StoreError) return error;
+    const detail = this.#target.redact(messageOf(error));
+    if (sqlState(error) === UNIQUE_VIOLATION) {
+      return new StoreError('duplicate', `${what}: ${detail}`);
+    }
+    // The cause is left out on purpose: driver errors may carry connection parameters.
+    return new StoreError('unavailable', `PostgreSQL ${what} failed (${this.#target.text}): ${detail}`);
+  }
+
+  async #query(what: string, sql: string, params: readonly Param[] = []): Promise<Row[]> {
+    if (this.#closed) throw new StoreError('unavailable', `PostgreSQL store is closed (${what})`);
+    try {
+      const result = await this.#pool.query<Row>(sql, [...params]);
+      return result.rows;
+    } catch (error) {
+      throw this.#error(what, error);
+    }
+  }
+
+  async #one(what: string, sql: string, params: readonly Param[] = []): Promise<Row | undefined> {
+    const rows = await this.#query(what, sql, params);
+    return rows[0];
+  }
+
+  async migrate(): Promise<void> {
+    if (this.#closed) throw new StoreError('unavailable', 'PostgreSQL store is closed (migrate)');
+    let client: pg.PoolClient;
+    try {
+      client = await this.#pool.connect();
+    } catch (error) {
+      throw this.#error('migrate', error);
+    }
+    const s = this.#s;
+    let current = 0;
+    try {
+      await client.query('BEGIN');
+      // Held until COMMIT/ROLLBACK: instances starting together migrate one after the other, and
+      // CREATE SCHEMA IF NOT EXISTS cannot race.
+      await client.query('SELECT pg_advisory_xact_lock($1::bigint)', [advisoryKey(this.#schema)]);
+      await client.query(`CREATE SCHEMA IF NOT EXISTS ${s}`);
+      await client.query(
+        `CREATE TABLE IF NOT EXISTS ${s}.schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at bigint NOT NULL)`,
+      );
+      const { rows } = await client.query<{ version: number }>(`SELECT version FROM ${s}.schema_migrations`);
+      const applied = new Set(rows.map((r) => r.version));
+      for (const migration of postgresMigrations(s)) {
+        if (applied.has(migration.version)) continue;
+        current = migration.version;
+        await client.query(migration.sql);
+        await client.query(`INSERT INTO ${s}.schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)`, [
+          migration.version,
+          migration.name,
+          Date.now(),
+        ]);
+      }
+      await client.query('COMMIT');
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => {});
+      const detail = this.#target.redact(messageOf(error));
+      throw new StoreError('migration', `PostgreSQL migration ${current} of schema ${this.#schema} failed: ${detail}`);
+    } finally {
+      client.release();
+    }
+  }
+
+  async ping(): Promise<void> {
+    await this.#query('ping', 'SELECT 1');
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#pool.end();
+  }
+
+  async insertDeployment(d: NewDeployment): Promise<DeploymentRecord> {
+    const row = await this.#one(
+      `insert deployment ${d.id}`,
+      `INSERT INTO ${this.#s}.deployments (id, environment, action, ref, sha, subject, author, requester_id,
+         requester_name, chat_id, message_id, state, run_id, run_url, detail, created_at, updated_at,
+         dispatched_at, finished_at, version, delivered_version)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $16, $17, $18, 1, 0)
+       RETURNING *`,
+      [
+        storableText(d.id),
+        storableText(d.environment),
+        d.action,
+        storableText(d.ref),
+        storableText(d.sha),
+        storableText(d.subject),
+        storableText(d.author),
+        checkIntOrNull('requesterId', d.requesterId),
+        storableText(d.requesterName),
+        checkIntOrNull('chatId', d.chatId),
+        checkIntOrNull('messageId', d.messageId),
+        d.state,
+        checkIntOrNull('runId', d.runId),
+        d.runUrl === null ? null : storableText(d.runUrl),
+        encodeDetail(d.detail),
+        checkInt('createdAt', d.createdAt),
+        checkIntOrNull('dispatchedAt', d.dispatchedAt),
+        checkIntOrNull('finishedAt', d.finishedAt),
+      ],
+    );
+    if (row === undefined) throw new StoreError('unavailable', `insert deployment ${d.id} returned nothing`);
+    return deploymentFromRow(row);
+  }
+
+  async getDeployment(id: string): Promise<DeploymentRecord | null> {
+    const row = await this.#one('get deployment', `SELECT * FROM ${this.#s}.deployments WHERE id = $1`, [
+      storableText(id),
+    ]);
+    return row === undefined ? null : deploymentFromRow(row);
+  }
+
+  async findDeploymentByRunId(runId: number): Promise<DeploymentRecord | null> {
+    const row = await this.#one(
+      'find deployment by run id',
+      `SELECT * FROM ${this.#s}.deployments WHERE run_id = $1`,
+      [checkInt('runId', runId)],
+    );
+    return row === undefined ? null : deploymentFromRow(row);
+  }
+
+  async updateDeployment(
+    id: string,
+    expectedVersion: number,
+    patch: DeploymentPatch,
+    now: number,
+  ): Promise<DeploymentRecord | null> {
+    checkInt('expectedVersion', expectedVersion);
+    checkInt('now', now);
+    const sets = patchAssignments(patch);
+    const params: Param[] = sets.map((a) => a.value);
+    const assignments = sets.map((a, i) => `${a.column} = $${i + 1}${a.isDetail ? '::jsonb' : ''}`);
+    const n = params.length;
+    params.push(now, storableText(id), expectedVersion);
+    const row = await this.#one(
+      `update deployment ${id}`,
+      `UPDATE ${this.#s}.deployments SET ${[...assignments, 'version = version + 1', `updated_at = $${n + 1}`].join(', ')}
+       WHERE id = $${n + 2} AND version = $${n + 3} RETURNING *`,
+      params,
+    );
+    return row === undefined ? null : deploymentFromRow(row);
+  }
+
+  async listDeployments(filter: DeploymentFilter): Promise<DeploymentRecord[]> {
+    const limit = resolveLimit(filter.limit);
+    const where: string[] = [];
+    const params: Param[] = [];
+    if (filter.states !== undefined) {
+      if (filter.states.length === 0) return [];
+      params.push(filter.states);
+      where.push(`state = ANY($${params.length}::text[])`);
+    }
+    if (filter.environment !== undefined) {
+      params.push(storableText(filter.environment));
+      where.push(`environment = $${params.length}`);
+    }
+    if (filter.unfinished === true) where.push('finished_at IS NULL');
+    params.push(limit);
+    const rows = await this.#query(
+      'list deployments',
+      `SELECT * FROM ${this.#s}.deployments ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}
+       ORDER BY created_at DESC, id DESC LIMIT $${params.length}`,
+      params,
+    );
+    return rows.map(deploymentFromRow);
+  }
+
+  async listUndelivered(limit: number): Promise<DeploymentRecord[]> {
+    const rows = await this.#query(
+      'list undelivered',
+      `SELECT * FROM ${this.#s}.deployments WHERE message_id IS NOT NULL AND version > delivered_version
+       ORDER BY updated_at ASC, id ASC LIMIT $1`,
+      [resolveLimit(limit)],
+    );
+    return rows.map(deploymentFromRow);
+  }
+
+  async markDelivered(id: string, version: number): Promise<void> {
+    // Never above the record's own version: that would hide the edits owed for later changes.
+    await this.#query(
+      'mark delivered',
+      `UPDATE ${this.#s}.deployments SET delivered_version = LEAST($1::integer, version)
+       WHERE id = $2 AND delivered_version < LEAST($1::integer, version)`,
+      [checkInt('version', version), storableText(id)],
+    );
+  }
+
+  async insertConfirmation(c: Confirmation): Promise<void> {
+    await this.#query(
+      `insert confirmation ${c.id}`,
+      `INSERT INTO ${this.#s}.confirmations (id, kind, deployment_id, requester_id, chat_id, created_at, expires_at, used_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+      [
+        storableText(c.id),
+        c.kind,
+        storableText(c.deploymentId),
+        checkInt('requesterId', c.requesterId),
+        checkInt('chatId', c.chatId),
+        checkInt('createdAt', c.createdAt),
+        checkInt('expiresAt', c.expiresAt),
+        checkIntOrNull('usedAt', c.usedAt),
+      ],
+    );
+  }
+
+  async getConfirmation(id: string): Promise<Confirmation | null> {
+    const row = await this.#one('get confirmation', `SELECT * FROM ${this.#s}.confirmations WHERE id = $1`, [
+      storableText(id),
+    ]);
+    return row === undefined ? null : confirmationFromRow(row);
+  }
+
+  async consumeConfirmation(id: string, now: number): Promise<ConsumeResult> {
+    const key = storableText(id);
+    const claimed = await this.#one(
+      'consume confirmation',
+      `UPDATE ${this.#s}.confirmations SET used_at = $1
+       WHERE id = $2 AND used_at IS NULL AND expires_at > $1 RETURNING *`,
+      [checkInt('now', now), key],
+    );
+    if (claimed !== undefined) return { ok: true, confirmation: confirmationFromRow(claimed) };
+    // Confirmations are never deleted, so a row missing now was never there.
+    const row = await this.#one('consume confirmation', `SELECT used_at FROM ${this.#s}.confirmations WHERE id = $1`, [
+      key,
+    ]);
+    if (row === undefined) return { ok: false, reason: 'unknown' };
+    return { ok: false, reason: row.used_at !== null ? 'used' : 'expired' };
+  }
+
+  async rememberDelivery(source: 'telegram' | 'github', key: string, now: number): Promise<boolean> {
+    const rows = await this.#query(
+      'remember delivery',
+      `INSERT INTO ${this.#s}.deliveries (source, key, seen_at) VALUES ($1, $2, $3)
+       ON CONFLICT DO NOTHING RETURNING 1`,
+      [source, storableText(key), checkInt('now', now)],
+    );
+    return rows.length === 1;
+  }
+
+  async forgetDeliveries(before: number): Promise<number> {
+    const rows = await this.#query(
+      'forget deliveries',
+      `DELETE FROM ${this.#s}.deliveries WHERE seen_at < $1 RETURNING 1`,
+      [checkInt('before', before)],
+    );
+    return rows.length;
+  }
+
+  async getLock(environment: string, now: number): Promise<EnvironmentLock | null> {
+    const row = await this.#one(
+      'get lock',
+      `SELECT * FROM ${this.#s}.locks WHERE environment = $1 AND expires_at > $2`,
+      [storableText(environment), checkInt('now', now)],
+    );
+    return row === undefined ? null : lockFromRow(row);
+  }
+
+  async listLocks(now: number): Promise<EnvironmentLock[]> {
+    const rows = await this.#query(
+      'list locks',
+      `SELECT * FROM ${this.#s}.locks WHERE expires_at > $1 ORDER BY environment`,
+      [checkInt('now', now)],
+    );
+    return rows.map(lockFromRow);
+  }
+
+  async acquireLock(lock: EnvironmentLock, now: number): Promise<AcquireLockResult> {
+    const params: Param[] = [
+      storableText(lock.environment),
+      checkInt('ownerId', lock.ownerId),
+      storableText(lock.ownerName),
+      storableText(lock.reason),
+      checkInt('createdAt', lock.createdAt),
+      checkInt('expiresAt', lock.expiresAt),
+      checkIntOrNull('remindedAt', lock.remindedAt),
+      checkInt('now', now),
+    ];
+    const what = `acquire lock ${lock.environment}`;
+    // The upsert replaces only an expired lock. When it changes nothing the holder is read next; if
+    // another instance released it in between, try again (a release cannot repeat forever).
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const taken = await this.#one(
+        what,
+        `INSERT INTO ${this.#s}.locks AS l (environment, owner_id, owner_name, reason, created_at, expires_at, reminded_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)
+         ON CONFLICT (environment) DO UPDATE SET owner_id = excluded.owner_id, owner_name = excluded.owner_name,
+           reason = excluded.reason, created_at = excluded.created_at, expires_at = excluded.expires_at,
+           reminded_at = excluded.reminded_at
+         WHERE l.expires_at <= $8
+         RETURNING *`,
+        params,
+      );
+      if (taken !== undefined) return { ok: true, lock: lockFromRow(taken) };
+      const held = await this.#one(what, `SELECT * FROM ${this.#s}.locks WHERE environment = $1`, [
+        params[0] ?? null,
+      ]);
+      if (held !== undefined) return { ok: false, held: lockFromRow(held) };
+    }
+    throw new StoreError('unavailable', `lock ${lock.environment} keeps changing; gave up`);
+  }
+
+  async releaseLock(environment: string, now: number): Promise<EnvironmentLock | null> {
+    checkInt('now', now);
+    const row = await this.#one('release lock', `DELETE FROM ${this.#s}.locks WHERE environment = $1 RETURNING *`, [
+      storableText(environment),
+    ]);
+    if (row === undefined) return null;
+    const lock = lockFromRow(row);
+    return lock.expiresAt > now ? lock : null;
+  }
+
+  async markLockReminded(environment: string, createdAt: number, now: number): Promise<boolean> {
+    const rows = await this.#query(
+      'mark lock reminded',
+      `UPDATE ${this.#s}.locks SET reminded_at = $1
+       WHERE environment = $2 AND created_at = $3 AND reminded_at IS NULL RETURNING 1`,
+      [checkInt('now', now), storableText(environment), checkInt('createdAt', createdAt)],
+    );
+    return rows.length === 1;
+  }
+
+  async tryLease(name: string, holder: string, ttlMs: number, now: number): Promise<boolean> {
+    checkInt('now', now);
+    if (checkInt('ttlMs', ttlMs) <= 0) throw new RangeError(`ttlMs must be positive, got ${ttlMs}`);
+    const rows = await this.#query(
+      `lease ${name}`,
+      `INSERT INTO ${this.#s}.leases AS l (name, holder, expires_at) VALUES ($1, $2, $3)
+       ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
+       WHERE l.holder = excluded.holder OR l.expires_at <= $4
+       RETURNING 1`,
+      [storableText(name), storableText(holder), now + ttlMs, now],
+    );
+    return rows.length === 1;
+  }
+}
