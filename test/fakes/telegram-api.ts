@@ -181,12 +181,6 @@ export async function startFakeTelegram(options: FakeTelegramOptions): Promise<F
     // Trust boundary: built field by field in the order the real server sends them.
     return msg as unknown as Message;
   };
-    if (m.from) msg.from = m.from;
-    if (m.edit_date !== undefined) msg.edit_date = m.edit_date;
-    if (m.entities.length > 0) msg.entities = m.entities;
-    if (m.reply_markup) msg.reply_markup = m.reply_markup;
-    return msg as unknown as Message;
-  };
 
   // Flood control: throws the 429 Telegram would answer, or counts the call against the chat.
   const admit = (chatId: number) => {
