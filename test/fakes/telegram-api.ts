@@ -154,13 +154,13 @@ export async function startFakeTelegram(options: FakeTelegramOptions): Promise<F
   const answeredCallbacks: FakeTelegram['answeredCallbacks'] = [];
   const myCommands = new Map<string, BotCommand[]>();
   const flood = new Map<number, { tokens: number; at: number; minute: number[]; retryUntil: number }>();
-  const queue: Update[] = [];
-  const allowedUpdates: string[] = [];
-  const webhook: (WebhookRegistration & { max_connections: number }) | null = null;
+  let queue: Update[] = [];
+  let allowedUpdates: string[] = [];
+  let webhook: (WebhookRegistration & { max_connections: number }) | null = null;
   let poll: { limit: number; settle: (outcome: Reply | TelegramError) => void } | undefined;
-  const rateLimited = 0;
-  const retryAfterViolations = 0;
-  const nextQueryId = 4_000_000_000_000_000;
+  let rateLimited = 0;
+  let retryAfterViolations = 0;
+  let nextQueryId = 4_000_000_000_000_000;
 
   const chatState = (chatId: number, type?: ChatType, person?: Person) => {
     let state = chats.get(chatId);
