@@ -248,6 +248,8 @@ export function loadConfig(env: Env, configFile?: { path: string; text: string }
   if (problems.length > 0 || !environments.ok || auth === null) return { ok: false, problems };
   const secrets = [
     token,
+    // The part after the colon is the secret half of a bot token; it alone is as sensitive.
+    token.slice(token.indexOf(':') + 1),
     webhookSecret,
     githubWebhookSecret,
     auth.kind === 'token' ? auth.token : auth.privateKey,
