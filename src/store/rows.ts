@@ -127,7 +127,9 @@ const detailSchema = z.object({
   environmentUrl: z.string().nullable(),
   failure: z.object({ job: z.string(), step: z.string().nullable(), logTail: z.array(z.string()) }).nullable(),
   note: z.string().nullable(),
-});
+  // Added after the first schema: rows written before it read as null.
+  confirmationId: z.string().nullable().default(null),
+}) satisfies z.ZodType<DeploymentDetail, unknown>;
 
 const stateSchema = z.enum(DEPLOYMENT_STATES);
 
