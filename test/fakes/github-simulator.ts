@@ -363,7 +363,10 @@ export class Simulator {
   private *runStep(run: RunRecord, job: JobRecord, step: StepRecord, ok: boolean, lines: string[]) {
     step.status = 'in_progress';
     step.started_at = this.state.time();
-    this.log(job, `##[group]Run ${step.name}`, ...lines.slice(0, 1), '##[endgroup]', ...lines.slice(1));
+    // "Complete job" only cleans up: a failed job's log ends with what went wrong, as on GitHub.
+    if (step.name !== 'Complete job') {
+      this.log(job, `##[group]Run ${step.name}`, ...lines.slice(0, 1), '##[endgroup]', ...lines.slice(1));
+    }
     this.touch(run);
     yield [] as Emitted[];
     step.status = 'completed';
@@ -384,7 +387,7 @@ export class Simulator {
     job.status = 'completed';
     job.conclusion = conclusion;
     job.completed_at = this.state.time();
-    this.log(job, `Cleaning up orphan processes`);
+    if (conclusion === 'success') this.log(job, 'Cleaning up orphan processes');
     this.touch(run);
     return this.jobEvent(run, job);
   }

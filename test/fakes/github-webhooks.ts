@@ -129,10 +129,10 @@ export function restCommit(state: GitHubState, c: CommitRecord, withFiles = true
     })),
   };
   const example = rebrand(openApiExample('commit'), state.id);
-  if (!withFiles) {
-    delete example.stats;
-    delete example.files;
-  }
+  delete example.stats;
+  delete example.files;
+  // The fake models no trees: a commit changes no file, which the schema allows.
+  if (withFiles) Object.assign(data, { stats: { additions: 0, deletions: 0, total: 0 }, files: [] });
   return merge(example, data) as Obj;
 }
 
@@ -255,7 +255,12 @@ export function restDeploymentStatus(
 ): Obj {
   const { apiUrl, owner, repo } = state.id;
   const url = `${apiUrl}/repos/${owner}/${repo}/deployments/${d.id}`;
-  return merge(rebrand(openApiExample('deployment-status'), state.id), {
+  // GitHub Actions points target/log URLs at the job; seeded history has none, so the repository's
+  // deployments page stands in (the schema wants a URI, not '').
+  const logUrl = s.logUrl || `https://github.com/${owner}/${repo}/deployments`;
+  const example = rebrand(openApiExample('deployment-status'), state.id);
+  delete example.environment_url;
+  return merge(example, {
     url: `${url}/statuses/${s.id}`,
     id: s.id,
     node_id: Buffer.from(`DES_${s.id}`).toString('base64'),
@@ -263,13 +268,13 @@ export function restDeploymentStatus(
     creator: user(state.id, s.creator),
     description: s.description,
     environment: d.environment,
-    target_url: s.logUrl,
+    target_url: logUrl,
     created_at: s.createdAt,
     updated_at: s.createdAt,
     deployment_url: url,
     repository_url: `${apiUrl}/repos/${owner}/${repo}`,
-    environment_url: s.environmentUrl,
-    log_url: s.logUrl,
+    ...(s.environmentUrl ? { environment_url: s.environmentUrl } : {}),
+    log_url: logUrl,
   }) as Obj;
 }
 
@@ -316,7 +321,9 @@ function exampleFor(event: string, action: string): Obj {
  * @throws {Error} for an event/action with no published example.
  */
 export function buildWebhook(event: string, action: string, data: Obj = {}): Obj {
-  return merge(exampleFor(event, action), { ...data, action }) as Obj;
+  // A workflow_job's status is its action; some published examples disagree (queued while waiting).
+  const status = event === 'workflow_job' ? { workflow_job: { status: action } } : {};
+  return merge(merge(exampleFor(event, action), status), { ...data, action }) as Obj;
 }
 
 /** Fills a payload's `repository`, `organization` and `sender` with the fake's own. */
