@@ -182,7 +182,8 @@ export async function startFakeTelegram(options: FakeTelegramOptions): Promise<F
     return msg as unknown as Message;
   };
 
-  // Flood control: throws the 429 Telegram would answer, or counts the call against the chat.
+  // Flood control: throws the 429 Telegram would answer, or counts the call against the chat. Handlers call
+  // it after the checks the Bot API server makes itself: only requests that reach Telegram count.
   const admit = (chatId: number) => {
     if (!limits.enabled) return;
     const t = now();
@@ -214,7 +215,6 @@ export async function startFakeTelegram(options: FakeTelegramOptions): Promise<F
     const chatId = chatIdOf(p);
     const messageId = intOf(p, 'message_id');
     if (messageId === undefined) throw badRequest('message identifier is not specified');
-    admit(chatId);
     const m = chats.get(chatId)?.messages.get(messageId);
     if (!m) throw badRequest(`message to ${verb} not found`);
     return { chatId, m };
@@ -272,6 +272,7 @@ export async function startFakeTelegram(options: FakeTelegramOptions): Promise<F
       const { text, entities } = prepareText(p);
       const markup = readMarkup(p.reply_markup);
       if (!m.from_bot) throw badRequest("message can't be edited");
+      admit(m.chat.id);
       const same = text === m.text && sameJson(entities, m.entities) && sameJson(markup, m.reply_markup);
       if (same) throw notModified();
       if (text !== m.text) m.history.push(text);
@@ -283,12 +284,14 @@ export async function startFakeTelegram(options: FakeTelegramOptions): Promise<F
       const { m } = messageOf(p, 'edit');
       const markup = readMarkup(p.reply_markup);
       if (!m.from_bot) throw badRequest("message can't be edited");
+      admit(m.chat.id);
       if (sameJson(markup, m.reply_markup)) throw notModified();
       Object.assign(m, { reply_markup: markup, edits: m.edits + 1, edit_date: seconds() });
       return { result: toMessage(m) };
     },
     deleteMessage: (p) => {
       const { chatId, m } = messageOf(p, 'delete');
+      admit(chatId);
       chats.get(chatId)?.messages.delete(m.message_id);
       return { result: true };
     },
@@ -454,17 +457,17 @@ export async function startFakeTelegram(options: FakeTelegramOptions): Promise<F
     res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
   };
 
+  const inflight = new Set<Promise<void>>();
   const server = createServer((req, res) => {
-    serve(req, res).catch((error: unknown) => {
+    // A bug in the fake shows up as a 500 with its message, never as a hung test.
+    const served = serve(req, res).catch((error: unknown) => {
+      if (res.headersSent || res.destroyed) return void res.destroy();
+      const description = `Internal Server Error (bug in the fake): ${String(error)}`;
       res.writeHead(500, { 'content-type': 'application/json' });
-      res.end(
-        JSON.stringify({
-          ok: false,
-          error_code: 500,
-          description: `Internal Server Error: ${String(error)}`,
-        }),
-      );
+      res.end(JSON.stringify({ ok: false, error_code: 500, description }));
     });
+    inflight.add(served);
+    void served.then(() => inflight.delete(served));
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -530,7 +533,9 @@ export async function startFakeTelegram(options: FakeTelegramOptions): Promise<F
       injected.set(method, [...(injected.get(method) ?? []), error]);
     },
     close: async () => {
+      // A pending long poll is answered (empty) rather than cut off, as a server shutting down would.
       poll?.settle({ result: [] });
+      await Promise.allSettled([...inflight]);
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
