@@ -93,7 +93,9 @@ describe('promql metric name extraction', () => {
 describe('alert rules and dashboard use only metrics the bot registers', () => {
   it('every DESIGN.md metric is registered by createMetrics()', () => {
     for (const name of METRIC_NAMES) {
-      expect([...allowedSeries].some((series) => series === name || series.startsWith(`${name}_`))).toBe(true);
+      expect([...allowedSeries].some((series) => series === name || series.startsWith(`${name}_`))).toBe(
+        true,
+      );
     }
   });
 
@@ -109,7 +111,9 @@ describe('alert rules and dashboard use only metrics the bot registers', () => {
 
   it('status label values are deployment states', () => {
     const states: readonly string[] = DEPLOYMENT_STATES;
-    const used = [...alerts.map((rule) => rule.expr), ...dashboardQueries].flatMap((q) => labelValues(q, 'status'));
+    const used = [...alerts.map((rule) => rule.expr), ...dashboardQueries].flatMap((q) =>
+      labelValues(q, 'status'),
+    );
     expect(used.length).toBeGreaterThan(0);
     for (const value of used) expect(states, `status "${value}"`).toContain(value);
   });
@@ -146,7 +150,9 @@ describe.skipIf(promtool.skip)('promtool', () => {
   });
 
   it('check config accepts prometheus.yml and finds the rule file', () => {
-    const result = run(promtool.path ?? 'promtool', ['check', 'config', 'prometheus.yml'], { cwd: monitoring });
+    const result = run(promtool.path ?? 'promtool', ['check', 'config', 'prometheus.yml'], {
+      cwd: monitoring,
+    });
     expect(result.status, result.output).toBe(0);
     expect(result.output).toMatch(/SUCCESS: 1 rule files found/);
   });
@@ -158,7 +164,9 @@ describe.skipIf(promtool.skip)('promtool', () => {
   });
 
   it('unit tests of the alert rules pass', () => {
-    const result = run(promtool.path ?? 'promtool', ['test', 'rules', 'tests/alerts.test.yml'], { cwd: monitoring });
+    const result = run(promtool.path ?? 'promtool', ['test', 'rules', 'tests/alerts.test.yml'], {
+      cwd: monitoring,
+    });
     expect(result.status, result.output).toBe(0);
     expect(result.output).toContain('SUCCESS');
   });

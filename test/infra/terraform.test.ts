@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: HCL interpolations like ${var.x} are literal strings in these assertions.
 import { cpSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -10,7 +11,8 @@ const tfFiles = readdirSync(tfDir).filter((f) => f.endsWith('.tf'));
 
 // hcl2json hands back untyped JSON: these helpers are the trust boundary.
 type Json = Record<string, unknown>;
-const obj = (v: unknown): Json => (v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Json) : {});
+const obj = (v: unknown): Json =>
+  v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Json) : {};
 const list = (v: unknown): unknown[] => (Array.isArray(v) ? v : v === undefined ? [] : [v]);
 
 /** Every block of a kind (resource/data) and type across the files, by name. */
@@ -94,7 +96,9 @@ function expectEcrOnly(policy: string, allowed: readonly string[], required: rea
       granted.add(action);
     }
     if (actions.includes('ecr:GetAuthorizationToken')) {
-      expect(actions, 'GetAuthorizationToken alone in its `*` statement').toEqual(['ecr:GetAuthorizationToken']);
+      expect(actions, 'GetAuthorizationToken alone in its `*` statement').toEqual([
+        'ecr:GetAuthorizationToken',
+      ]);
       expect(resourcesOf).toEqual(['*']);
     } else {
       expect(resourcesOf, `${policy}: only the app repository`).toEqual([ECR_REPO_ARN]);
@@ -116,7 +120,13 @@ describe('terraform files', () => {
       expect(body.description, name).toBeTruthy();
       expect(body.type, name).toBeTruthy();
     }
-    for (const name of ['github_repository', 'aws_region', 'instance_type', 'allowed_ssh_cidrs', 'ssh_public_key']) {
+    for (const name of [
+      'github_repository',
+      'aws_region',
+      'instance_type',
+      'allowed_ssh_cidrs',
+      'ssh_public_key',
+    ]) {
       expect(list(variables.get(name)?.validation).length, `${name} validation`).toBeGreaterThan(0);
     }
     expect(variables.get('allowed_ssh_cidrs')?.default, 'no default SSH range').toBeUndefined();
@@ -178,13 +188,19 @@ describe('hosts', () => {
       (Number(rule.from_port) <= 22 && Number(rule.to_port) >= 22);
     const ingress = [
       ...(resources.get('aws_vpc_security_group_ingress_rule') ?? new Map()).values(),
-      ...[...(resources.get('aws_security_group_rule') ?? new Map()).values()].filter((r) => r.type === 'ingress'),
-      ...[...(resources.get('aws_security_group') ?? new Map()).values()].flatMap((sg) => list(sg.ingress).map(obj)),
+      ...[...(resources.get('aws_security_group_rule') ?? new Map()).values()].filter(
+        (r) => r.type === 'ingress',
+      ),
+      ...[...(resources.get('aws_security_group') ?? new Map()).values()].flatMap((sg) =>
+        list(sg.ingress).map(obj),
+      ),
     ];
     const ssh = ingress.filter(coversSsh);
     expect(ssh.length).toBeGreaterThan(0);
     for (const rule of ssh) {
-      const sources = [...list(rule.cidr_ipv4), ...list(rule.cidr_ipv6), ...list(rule.cidr_blocks)].map(String);
+      const sources = [...list(rule.cidr_ipv4), ...list(rule.cidr_ipv6), ...list(rule.cidr_blocks)].map(
+        String,
+      );
       for (const source of sources) expect(world).not.toContain(source);
       expect(sources).toEqual(['${each.value}']);
       expect(rule.for_each).toBe('${toset(var.allowed_ssh_cidrs)}');
@@ -252,7 +268,9 @@ describe('GitHub OIDC', () => {
 
   it('the deploy role may push to the one ECR repository and nothing else', () => {
     const attachedToDeploy = (type: string) =>
-      [...(resources.get(type) ?? new Map()).values()].filter((p) => String(p.role).includes('aws_iam_role.deploy'));
+      [...(resources.get(type) ?? new Map()).values()].filter((p) =>
+        String(p.role).includes('aws_iam_role.deploy'),
+      );
     const inline = attachedToDeploy('aws_iam_role_policy');
     expect(inline.map((p) => p.policy)).toEqual(['${data.aws_iam_policy_document.deploy_ecr_push.json}']);
     expect(attachedToDeploy('aws_iam_role_policy_attachment')).toEqual([]);
@@ -270,7 +288,10 @@ describe('GitHub OIDC', () => {
   });
 });
 
-const terraform = findTool('terraform', 'not a Debian package; install it from HashiCorp to run these checks');
+const terraform = findTool(
+  'terraform',
+  'not a Debian package; install it from HashiCorp to run these checks',
+);
 
 describe.skipIf(terraform.path === null)('terraform CLI', () => {
   it('terraform fmt -check finds nothing to reformat', () => {
@@ -281,20 +302,37 @@ describe.skipIf(terraform.path === null)('terraform CLI', () => {
   // Variables alone need no provider, so `terraform plan` runs offline and evaluates validations.
   describe('variable validation (plan of variables.tf alone)', () => {
     let dir = '';
-    const env = { ...process.env, TF_IN_AUTOMATION: '1', TF_CLI_CONFIG_FILE: '/dev/null', CHECKPOINT_DISABLE: '1' };
+    const env = {
+      ...process.env,
+      TF_IN_AUTOMATION: '1',
+      TF_CLI_CONFIG_FILE: '/dev/null',
+      CHECKPOINT_DISABLE: '1',
+    };
     const key = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMkY2hlY2tlZC1ieS10ZXN0cy1vbmx5 deploy';
     const plan = (vars: Record<string, string>) =>
       run(
         terraform.path ?? 'terraform',
-        ['plan', '-input=false', '-no-color', ...Object.entries(vars).flatMap(([k, v]) => ['-var', `${k}=${v}`])],
+        [
+          'plan',
+          '-input=false',
+          '-no-color',
+          ...Object.entries(vars).flatMap(([k, v]) => ['-var', `${k}=${v}`]),
+        ],
         { cwd: dir, env },
       );
-    const good = { github_repository: 'octo-org/deploy-me', ssh_public_key: key, allowed_ssh_cidrs: '["203.0.113.7/32"]' };
+    const good = {
+      github_repository: 'octo-org/deploy-me',
+      ssh_public_key: key,
+      allowed_ssh_cidrs: '["203.0.113.7/32"]',
+    };
 
     beforeAll(() => {
       dir = mkdtempSync(path.join(tmpdir(), 'deploybot-tfvars-'));
       cpSync(path.join(tfDir, 'variables.tf'), path.join(dir, 'variables.tf'));
-      const init = run(terraform.path ?? 'terraform', ['init', '-input=false', '-no-color'], { cwd: dir, env });
+      const init = run(terraform.path ?? 'terraform', ['init', '-input=false', '-no-color'], {
+        cwd: dir,
+        env,
+      });
       expect(init.status, init.output).toBe(0);
     });
 
@@ -304,7 +342,11 @@ describe.skipIf(terraform.path === null)('terraform CLI', () => {
     });
 
     it.each([
-      ['SSH from anywhere', { allowed_ssh_cidrs: '["203.0.113.7/32","0.0.0.0/0"]' }, 'must not contain 0.0.0.0/0'],
+      [
+        'SSH from anywhere',
+        { allowed_ssh_cidrs: '["203.0.113.7/32","0.0.0.0/0"]' },
+        'must not contain 0.0.0.0/0',
+      ],
       ['no SSH range', { allowed_ssh_cidrs: '[]' }, 'at least one CIDR'],
       ['a bad CIDR', { allowed_ssh_cidrs: '["10.0.0.300/32"]' }, 'IPv4 CIDR block'],
       ['a repository URL', { github_repository: 'https://github.com/o/r' }, 'must be owner/name'],
