@@ -265,7 +265,10 @@ function parseText(file: {
       return { ok: true, data: parseYaml(file.text, { prettyErrors: true }) };
     }
   } catch (error) {
-    const message = error instanceof Error ? error.message.split('\n')[0] : String(error);
+    const message = (error instanceof Error ? (error.message.split('\n')[0] ?? '') : String(error)).replace(
+      /:$/,
+      '',
+    );
     return { ok: false, problem: `not valid ${lower.endsWith('.json') ? 'JSON' : 'YAML'}: ${message}` };
   }
   return { ok: false, problem: 'expected a .yml, .yaml or .json file' };
