@@ -180,17 +180,19 @@ class PostgresStore implements Store {
         if (applied.has(migration.version)) continue;
         current = migration.version;
         await client.query(migration.sql);
-        await client.query(`INSERT INTO ${s}.schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)`, [
-          migration.version,
-          migration.name,
-          Date.now(),
-        ]);
+        await client.query(
+          `INSERT INTO ${s}.schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)`,
+          [migration.version, migration.name, Date.now()],
+        );
       }
       await client.query('COMMIT');
     } catch (error) {
       await client.query('ROLLBACK').catch(() => {});
       const detail = this.#target.redact(messageOf(error));
-      throw new StoreError('migration', `PostgreSQL migration ${current} of schema ${this.#schema} failed: ${detail}`);
+      throw new StoreError(
+        'migration',
+        `PostgreSQL migration ${current} of schema ${this.#schema} failed: ${detail}`,
+      );
     } finally {
       client.release();
     }
@@ -356,9 +358,11 @@ class PostgresStore implements Store {
     );
     if (claimed !== undefined) return { ok: true, confirmation: confirmationFromRow(claimed) };
     // Confirmations are never deleted, so a row missing now was never there.
-    const row = await this.#one('consume confirmation', `SELECT used_at FROM ${this.#s}.confirmations WHERE id = $1`, [
-      key,
-    ]);
+    const row = await this.#one(
+      'consume confirmation',
+      `SELECT used_at FROM ${this.#s}.confirmations WHERE id = $1`,
+      [key],
+    );
     if (row === undefined) return { ok: false, reason: 'unknown' };
     return { ok: false, reason: row.used_at !== null ? 'used' : 'expired' };
   }
@@ -437,9 +441,11 @@ class PostgresStore implements Store {
 
   async releaseLock(environment: string, now: number): Promise<EnvironmentLock | null> {
     checkInt('now', now);
-    const row = await this.#one('release lock', `DELETE FROM ${this.#s}.locks WHERE environment = $1 RETURNING *`, [
-      storableText(environment),
-    ]);
+    const row = await this.#one(
+      'release lock',
+      `DELETE FROM ${this.#s}.locks WHERE environment = $1 RETURNING *`,
+      [storableText(environment)],
+    );
     if (row === undefined) return null;
     const lock = lockFromRow(row);
     return lock.expiresAt > now ? lock : null;

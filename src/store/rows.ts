@@ -34,7 +34,8 @@ export function resolveLimit(limit: number | undefined): number {
  * @throws {RangeError}
  */
 export function checkInt(name: string, value: number): number {
-  if (!Number.isSafeInteger(value)) throw new RangeError(`${name} must be a safe integer, got ${String(value)}`);
+  if (!Number.isSafeInteger(value))
+    throw new RangeError(`${name} must be a safe integer, got ${String(value)}`);
   return value;
 }
 
@@ -125,7 +126,9 @@ const detailSchema = z.object({
   jobs: z.array(jobSchema),
   approval: z.object({ reviewers: z.array(z.string()), url: z.string().nullable() }).nullable(),
   environmentUrl: z.string().nullable(),
-  failure: z.object({ job: z.string(), step: z.string().nullable(), logTail: z.array(z.string()) }).nullable(),
+  failure: z
+    .object({ job: z.string(), step: z.string().nullable(), logTail: z.array(z.string()) })
+    .nullable(),
   note: z.string().nullable(),
   // Added after the first schema: rows written before it read as null.
   confirmationId: z.string().nullable().default(null),
@@ -141,7 +144,12 @@ function corrupt(table: string, row: Row, what: string): StoreError {
 /** Reads an integer column (drivers return bigint columns as strings or bigints). */
 function int(table: string, row: Row, column: string): number {
   const raw = row[column];
-  const value = typeof raw === 'string' && /^-?\d+$/.test(raw) ? Number(raw) : typeof raw === 'bigint' ? Number(raw) : raw;
+  const value =
+    typeof raw === 'string' && /^-?\d+$/.test(raw)
+      ? Number(raw)
+      : typeof raw === 'bigint'
+        ? Number(raw)
+        : raw;
   if (typeof value !== 'number' || !Number.isSafeInteger(value)) {
     throw corrupt(table, row, `column ${column} is not an integer`);
   }

@@ -60,7 +60,12 @@ describe('SQLite store specifics', () => {
     await store.close();
     const raw = new DatabaseSync(path);
     expect(raw.prepare('PRAGMA journal_mode').get()).toEqual({ journal_mode: 'wal' });
-    expect(raw.prepare('SELECT version FROM schema_migrations').all().map((r) => r.version)).toEqual([1]);
+    expect(
+      raw
+        .prepare('SELECT version FROM schema_migrations')
+        .all()
+        .map((r) => r.version),
+    ).toEqual([1]);
     raw.close();
   });
 
@@ -68,7 +73,13 @@ describe('SQLite store specifics', () => {
     const path = freshPath();
     const store = await openSqliteStore(path);
     await store.migrate();
-    const d = { id: 'x', environment: 'staging', action: 'deploy', ref: 'main', sha: 'a'.repeat(40) } as const;
+    const d = {
+      id: 'x',
+      environment: 'staging',
+      action: 'deploy',
+      ref: 'main',
+      sha: 'a'.repeat(40),
+    } as const;
     await store.insertDeployment({
       ...d,
       subject: 's',
@@ -102,9 +113,9 @@ describe('SQLite store specifics', () => {
     raw.exec('CREATE TABLE leases (something TEXT)');
     const store = await openSqliteStore(path);
     expect(await codeOf(store.migrate())).toBe('migration');
-    expect(raw.prepare(`SELECT name FROM sqlite_master WHERE name IN ('deployments', 'schema_migrations')`).all()).toEqual(
-      [],
-    );
+    expect(
+      raw.prepare(`SELECT name FROM sqlite_master WHERE name IN ('deployments', 'schema_migrations')`).all(),
+    ).toEqual([]);
     raw.close();
     await store.close();
   });
@@ -119,7 +130,15 @@ describe('SQLite store specifics', () => {
     await store.migrate();
     const ids = Array.from({ length: 40 }, (_, i) => `confirmation-${String(i).padStart(10, '0')}`);
     for (const id of ids) {
-      const c = { id, kind: 'deploy', deploymentId: 'd', requesterId: 1, chatId: 1, createdAt: 0, usedAt: null } as const;
+      const c = {
+        id,
+        kind: 'deploy',
+        deploymentId: 'd',
+        requesterId: 1,
+        chatId: 1,
+        createdAt: 0,
+        usedAt: null,
+      } as const;
       await store.insertConfirmation({ ...c, expiresAt: Number.MAX_SAFE_INTEGER });
     }
     const module = pathToFileURL(join(import.meta.dirname, 'sqlite.ts')).href;

@@ -135,7 +135,12 @@ class SqliteStore implements Store {
       db.exec(
         'CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL) STRICT',
       );
-      const applied = new Set(db.prepare('SELECT version FROM schema_migrations').all().map((r) => r.version));
+      const applied = new Set(
+        db
+          .prepare('SELECT version FROM schema_migrations')
+          .all()
+          .map((r) => r.version),
+      );
       for (const migration of SQLITE_MIGRATIONS) {
         if (applied.has(migration.version)) continue;
         current = migration.version;
@@ -337,13 +342,19 @@ class SqliteStore implements Store {
 
   async forgetDeliveries(before: number): Promise<number> {
     checkInt('before', before);
-    return this.#guard('forget deliveries', () => this.#run('DELETE FROM deliveries WHERE seen_at < ?', before));
+    return this.#guard('forget deliveries', () =>
+      this.#run('DELETE FROM deliveries WHERE seen_at < ?', before),
+    );
   }
 
   async getLock(environment: string, now: number): Promise<EnvironmentLock | null> {
     checkInt('now', now);
     const row = this.#guard('get lock', () =>
-      this.#get('SELECT * FROM locks WHERE environment = ? AND expires_at > ?', storableText(environment), now),
+      this.#get(
+        'SELECT * FROM locks WHERE environment = ? AND expires_at > ?',
+        storableText(environment),
+        now,
+      ),
     );
     return row === undefined ? null : lockFromRow(row);
   }

@@ -85,7 +85,11 @@ const richDetail: DeploymentDetail = {
   ],
   approval: { reviewers: ['ops-team', 'Zoë'], url: null },
   environmentUrl: 'https://example.com/?q=<script>&x="y"',
-  failure: { job: 'deploy', step: null, logTail: ['ошибка: 接続に失敗 🚀', 'tab\tquote" back\\slash', '\\u0000 literal', ''] },
+  failure: {
+    job: 'deploy',
+    step: null,
+    logTail: ['ошибка: 接続に失敗 🚀', 'tab\tquote" back\\slash', '\\u0000 literal', ''],
+  },
   note: "<b>bold</b> & 'quoted'\nsecond line",
   confirmationId: 'AbC_-123456789012345678',
 };
@@ -164,7 +168,14 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
       });
 
       it('keeps null and 0 apart, and large ids as numbers', async () => {
-        const zeros = deployment({ requesterId: 0, chatId: 0, messageId: 0, runId: 0, dispatchedAt: 0, finishedAt: 0 });
+        const zeros = deployment({
+          requesterId: 0,
+          chatId: 0,
+          messageId: 0,
+          runId: 0,
+          dispatchedAt: 0,
+          finishedAt: 0,
+        });
         const nulls = deployment({ requesterId: null, chatId: null, messageId: null, runId: null });
         const big = deployment({ requesterId: 2 ** 52, chatId: -1_009_999_999_999, runId: 2 ** 53 - 1 });
         for (const d of [zeros, nulls, big]) {
@@ -174,7 +185,13 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
         const z = await store.getDeployment(zeros.id);
         expect([z?.requesterId, z?.chatId, z?.messageId, z?.runId, z?.finishedAt]).toEqual([0, 0, 0, 0, 0]);
         const n = await store.getDeployment(nulls.id);
-        expect([n?.requesterId, n?.chatId, n?.messageId, n?.runId, n?.finishedAt]).toEqual([null, null, null, null, null]);
+        expect([n?.requesterId, n?.chatId, n?.messageId, n?.runId, n?.finishedAt]).toEqual([
+          null,
+          null,
+          null,
+          null,
+          null,
+        ]);
       });
 
       it('round-trips detail JSON exactly (unicode, <, &, >, quotes, escapes)', async () => {
@@ -203,7 +220,12 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
 
       it('updates at the expected version only, bumping version and updatedAt', async () => {
         const d = await store.insertDeployment(deployment({ messageId: 7 }));
-        const patch = { state: 'dispatched', messageId: null, detail: richDetail, dispatchedAt: T0 + 5 } as const;
+        const patch = {
+          state: 'dispatched',
+          messageId: null,
+          detail: richDetail,
+          dispatchedAt: T0 + 5,
+        } as const;
         const updated = await store.updateDeployment(d.id, 1, { ...patch, subject: undefined }, T0 + 10);
         expect(updated).toEqual({ ...d, ...patch, version: 2, updatedAt: T0 + 10 });
         expect(await store.getDeployment(d.id)).toEqual(updated);
@@ -226,10 +248,12 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
       });
 
       it('lists newest first by createdAt then id, with combinable filters', async () => {
-        const put = (id: string, over: Partial<NewDeployment>) => store.insertDeployment(deployment({ id, ...over }));
+        const put = (id: string, over: Partial<NewDeployment>) =>
+          store.insertDeployment(deployment({ id, ...over }));
         await put('a', { createdAt: T0 + 1, environment: 'staging', state: 'succeeded', finishedAt: T0 + 9 });
-        await put('c', { createdAt: T0 + 2, environment: 'production', state: 'in_progress' });
+        // b before c, so insertion order alone does not give the id tie-break.
         await put('b', { createdAt: T0 + 2, environment: 'staging', state: 'queued' });
+        await put('c', { createdAt: T0 + 2, environment: 'production', state: 'in_progress' });
         await put('d', { createdAt: T0 + 3, environment: 'staging', state: 'failed', finishedAt: T0 + 9 });
         const ids = async (filter: Parameters<Store['listDeployments']>[0]) =>
           (await store.listDeployments(filter)).map((r) => r.id);
@@ -237,7 +261,9 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
         expect(await ids({ environment: 'staging' })).toEqual(['d', 'b', 'a']);
         expect(await ids({ unfinished: true })).toEqual(['c', 'b']);
         expect(await ids({ states: ['queued', 'failed', 'in_progress'] })).toEqual(['d', 'c', 'b']);
-        expect(await ids({ states: ['queued', 'failed'], environment: 'staging', unfinished: true })).toEqual(['b']);
+        expect(await ids({ states: ['queued', 'failed'], environment: 'staging', unfinished: true })).toEqual(
+          ['b'],
+        );
         expect(await ids({ states: [] })).toEqual([]);
         expect(await ids({ environment: 'nowhere' })).toEqual([]);
         expect(await ids({ limit: 2 })).toEqual(['d', 'c']);
@@ -249,7 +275,9 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
         for (let start = 0; start < 510; start += 51) {
           await Promise.all(
             Array.from({ length: 51 }, (_, i) =>
-              store.insertDeployment(deployment({ id: `bulk-${String(start + i).padStart(4, '0')}`, createdAt: T0 + start + i })),
+              store.insertDeployment(
+                deployment({ id: `bulk-${String(start + i).padStart(4, '0')}`, createdAt: T0 + start + i }),
+              ),
             ),
           );
         }
@@ -312,14 +340,19 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
         expect(await store.consumeConfirmation('never-issued', T0)).toEqual({ ok: false, reason: 'unknown' });
         const late = confirmation();
         await store.insertConfirmation(late);
-        expect(await store.consumeConfirmation(late.id, late.expiresAt)).toEqual({ ok: false, reason: 'expired' });
+        expect(await store.consumeConfirmation(late.id, late.expiresAt)).toEqual({
+          ok: false,
+          reason: 'expired',
+        });
         expect((await store.getConfirmation(late.id))?.usedAt).toBeNull();
       });
 
       it('lets exactly one of 20 concurrent consumes win', async () => {
         const c = confirmation();
         await store.insertConfirmation(c);
-        const results = await Promise.all(Array.from({ length: 20 }, () => store.consumeConfirmation(c.id, T0 + 1)));
+        const results = await Promise.all(
+          Array.from({ length: 20 }, () => store.consumeConfirmation(c.id, T0 + 1)),
+        );
         expect(results.filter((r) => r.ok)).toHaveLength(1);
         expect(results.filter((r) => !r.ok && r.reason === 'used')).toHaveLength(19);
       });
@@ -339,7 +372,9 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
       });
 
       it('lets exactly one of concurrent remembers of the same key be first', async () => {
-        const results = await Promise.all(Array.from({ length: 10 }, () => store.rememberDelivery('github', 'g', T0)));
+        const results = await Promise.all(
+          Array.from({ length: 10 }, () => store.rememberDelivery('github', 'g', T0)),
+        );
         expect(results.filter(Boolean)).toHaveLength(1);
       });
     });
@@ -413,7 +448,8 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
 
     describe('shared by two store objects (two processes or instances)', () => {
       it('keeps the data across close and reopen', async (ctx) => {
-        if (fixture.openAnother === undefined) return ctx.skip('this database lives only as long as its store');
+        if (fixture.openAnother === undefined)
+          return ctx.skip('this database lives only as long as its store');
         const d = await store.insertDeployment(deployment({ detail: richDetail }));
         const c = confirmation();
         await store.insertConfirmation(c);
@@ -428,7 +464,8 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
       });
 
       it('sees the other one’s writes and keeps every claim single', async (ctx) => {
-        if (fixture.openAnother === undefined) return ctx.skip('a second store object cannot open this database');
+        if (fixture.openAnother === undefined)
+          return ctx.skip('a second store object cannot open this database');
         const second = await another();
         const d = await store.insertDeployment(deployment());
         expect(await second.getDeployment(d.id)).toEqual(d);
@@ -439,7 +476,9 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
           Array.from({ length: 20 }, (_, i) => both[i % 2]?.consumeConfirmation(c.id, T0 + 1)),
         );
         expect(consumed.filter((r) => r?.ok)).toHaveLength(1);
-        const updates = await Promise.all(both.map((s, i) => s.updateDeployment(d.id, 1, { subject: `${i}` }, T0)));
+        const updates = await Promise.all(
+          both.map((s, i) => s.updateDeployment(d.id, 1, { subject: `${i}` }, T0)),
+        );
         expect(updates.filter((r) => r !== null)).toHaveLength(1);
         const locks = await Promise.all(both.map((s, i) => s.acquireLock(lock({ ownerId: i + 1 }), T0)));
         expect(locks.filter((r) => r.ok)).toHaveLength(1);
