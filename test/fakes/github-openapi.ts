@@ -253,6 +253,26 @@ export function validateResponse(match: MatchedOperation, status: number, body: 
 }
 
 /**
+ * Checks a webhook payload against the description's `x-webhooks` schema for `event`.`action`
+ * (e.g. `workflow_job` + `queued` → `workflow-job-queued`).
+ * @returns problems; an event/action GitHub does not document is one.
+ */
+export function validateWebhook(event: string, action: string, payload: unknown): string[] {
+  const { doc, bodyAjv } = load();
+  const key = `${event}-${action}`.replaceAll('_', '-');
+  const hooks = isObject(doc['x-webhooks']) ? doc['x-webhooks'] : {};
+  const hook = hooks[key];
+  const post = isObject(hook) && isObject(hook.post) ? hook.post : undefined;
+  const body =
+    isObject(post?.requestBody) && isObject(post.requestBody.content) ? post.requestBody.content : {};
+  const media = body['application/json'];
+  const schema = isObject(media) ? media.schema : undefined;
+  if (schema === undefined) return [`no x-webhooks schema for ${key}`];
+  const validate = compiled(`webhook:${key}`, bodyAjv, () => schema);
+  return validate(payload) ? [] : describe(validate, key);
+}
+
+/**
  * A fresh copy of one of the description's `components/examples` values: the shapes GitHub
  * documents, which the fake fills with its own ids, names and URLs. For a list example, its first item.
  * @throws {Error} when the example does not exist.

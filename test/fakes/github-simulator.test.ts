@@ -4,6 +4,7 @@ import { Octokit } from '@octokit/rest';
 import { Webhooks } from '@octokit/webhooks';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type FakeGitHub, startFakeGitHub } from './github-api.ts';
+import { validateWebhook } from './github-openapi.ts';
 import { buildWebhook, signWebhook } from './github-webhooks.ts';
 
 const TOKEN = 'ghp_test_simulator';
@@ -87,6 +88,14 @@ function summary(list: Received[]): string[] {
   });
 }
 
+/** Schema problems of every delivery, checked against the description's `x-webhooks`. */
+function shapeProblems(list: Received[]): string[] {
+  return list.flatMap((r) => {
+    const payload = JSON.parse(r.body) as { action: string };
+    return validateWebhook(r.event, payload.action, payload);
+  });
+}
+
 describe('fake GitHub run simulator', () => {
   it('plays a successful deployment: signed webhooks that @octokit/webhooks verifies and parses', async () => {
     const runId = await dispatch('staging');
@@ -98,6 +107,8 @@ describe('fake GitHub run simulator', () => {
       seen.push(`${name}.${'action' in payload ? payload.action : ''}`);
     });
     for (const r of received) {
+      const payload = JSON.parse(r.body) as { action: string };
+      expect(validateWebhook(r.event, payload.action, payload)).toEqual([]);
       expect(await webhooks.verify(r.body, r.signature)).toBe(true);
       expect(r.signature).toBe(signWebhook(SECRET, r.body));
       expect(r.userAgent).toMatch(/^GitHub-Hookshot\//);
@@ -181,6 +192,8 @@ describe('fake GitHub run simulator', () => {
       'deployment_status.created::in_progress:',
       'deployment_status.created::success:',
     ]);
+    expect(shapeProblems(received)).toEqual([]);
+    expect(shapeProblems(received)).toEqual([]);
     expect(gh.violations).toEqual([]);
   });
 
@@ -194,6 +207,7 @@ describe('fake GitHub run simulator', () => {
     const lines = summary(received);
     expect(lines).toContain('deployment_status.created::failure:');
     expect(lines.at(-1)).toBe('workflow_run.completed:Deploy:completed:failure');
+    expect(shapeProblems(received)).toEqual([]);
   });
 
   it('fails a build without creating a deployment', async () => {
@@ -206,6 +220,20 @@ describe('fake GitHub run simulator', () => {
       'Deploy (staging):skipped',
     ]);
     expect((await octokit.rest.repos.listDeployments(repo)).data).toEqual([]);
+    expect(shapeProblems(received)).toEqual([]);
+  });
+
+  it('records what the receiver answered', async () => {
+    const failing = createServer((_req, res) => res.writeHead(500).end('boom'));
+    await new Promise<void>((resolve) => failing.listen(0, '127.0.0.1', resolve));
+    try {
+      gh.setWebhook({ url: `http://127.0.0.1:${(failing.address() as AddressInfo).port}/`, secret: SECRET });
+      await gh.simulate(await dispatch('staging'), 'success', { delayMs: 0 });
+      expect(gh.deliveries.length).toBeGreaterThan(5);
+      expect(new Set(gh.deliveries.map((d) => d.status))).toEqual(new Set([500]));
+    } finally {
+      await new Promise<void>((resolve) => failing.close(() => resolve()));
+    }
   });
 
   it('cancels a run in flight through the REST API', async () => {
@@ -233,7 +261,8 @@ describe('fake GitHub run simulator', () => {
   it('delivers the same events out of order and some twice with shuffle + duplicates', async () => {
     const plain = await dispatch('staging');
     await gh.simulate(plain, 'success', { delayMs: 0 });
-    const expected = summary(received).sort();
+    const natural = summary(received);
+    const expected = [...natural].sort();
     received.length = 0;
     const runId = await dispatch('staging');
     await gh.simulate(runId, 'success', {

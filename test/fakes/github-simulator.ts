@@ -316,6 +316,10 @@ export class Simulator {
       deployment_status: restDeploymentStatus(this.state, d, status),
       workflow_run: restRun(this.state, run),
     });
+    // The example carries `environment_url: ""`, which the x-webhooks schema (format uri) refuses:
+    // leave the field out until the deployment has a URL.
+    const sent = payload.deployment_status as Record<string, unknown>;
+    if (!status.environmentUrl) delete sent.environment_url;
     return { event: 'deployment_status', action: 'created', payload };
   }
 
