@@ -1,0 +1,293 @@
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildBusyboxImage, type ContainerLab, startContainerLab } from './support/container-lab.ts';
+import { freePort } from './support/free-port.ts';
+import { mustHaveTools, unavailableReason, which } from './support/require-tools.ts';
+import { runProcess } from './support/run-process.ts';
+import { type SshServer, startSshServer } from './support/ssh-server.ts';
+
+// The host scripts for real: deploy.sh reached over SSH exactly as actions/deploy-compose runs it,
+// Compose talking to podman's Docker API, images pulled from a local registry.
+const repo = resolve(import.meta.dirname, '../..');
+const sshDeploy = join(repo, 'actions/deploy-compose/ssh-deploy.sh');
+const TOOLS = {
+  sshd: 'openssh-server',
+  ssh: 'openssh-client',
+  'ssh-keygen': 'openssh-client',
+  podman: 'podman',
+  runc: 'runc',
+  'docker-compose': 'docker-compose',
+  'docker-registry': 'docker-registry',
+  docker: 'docker.io',
+  busybox: 'busybox-static',
+  curl: 'curl',
+  flock: 'util-linux',
+  tar: 'tar',
+};
+const reason = unavailableReason(TOOLS, true);
+
+if (reason && mustHaveTools) {
+  describe('host scripts over ssh', () => {
+    it('has the tools it needs (CI=true: a skip is a failure)', () => {
+      throw new Error(`cannot run the host script tests: ${reason}`);
+    });
+  });
+} else if (reason) {
+  console.warn(`skipping host script tests: ${reason}`);
+}
+
+interface DeployRun {
+  code: number;
+  output: string;
+  outputs: Record<string, string>;
+}
+
+describe.skipIf(reason !== null)('host scripts over ssh', () => {
+  let dir = '';
+  let appDir = '';
+  let lab: ContainerLab | undefined;
+  let ssh: SshServer | undefined;
+  let appPort = 0;
+  const images: Record<'v1' | 'v2' | 'v3bad', string> = { v1: '', v2: '', v3bad: '' };
+  let healthUrl = '';
+
+  const servedBody = async (): Promise<string> => {
+    const res = await fetch(healthUrl, { signal: AbortSignal.timeout(2000) });
+    return `${res.status} ${(await res.text()).trim()}`;
+  };
+
+  const deploy = async (
+    command: 'deploy' | 'rollback',
+    image: string,
+    extra: Record<string, string> = {},
+    onLine?: (line: string) => void,
+  ): Promise<DeployRun> => {
+    if (!ssh) throw new Error('sshd is not running');
+    const outputFile = join(dir, `github-output-${Date.now()}`);
+    writeFileSync(outputFile, '');
+    // The same environment the deploy-compose action gives the script.
+    const env: NodeJS.ProcessEnv = {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      RUNNER_TEMP: dir,
+      GITHUB_OUTPUT: outputFile,
+      DEPLOY_HOST: ssh.host,
+      DEPLOY_USER: ssh.user,
+      DEPLOY_SSH_PORT: String(ssh.port),
+      DEPLOY_PATH: appDir,
+      DEPLOY_SSH_KEY: ssh.privateKey,
+      DEPLOY_SSH_KNOWN_HOSTS: ssh.knownHosts,
+      DEPLOY_COMMAND: command,
+      DEPLOY_ENVIRONMENT: 'staging',
+      DEPLOY_IMAGE: image,
+      HEALTH_URL: healthUrl,
+      HEALTH_TRIES: '5',
+      HEALTH_INTERVAL: '1',
+      COMPOSE_CMD: 'docker-compose',
+      ...extra,
+    };
+    const result = await runProcess('bash', [sshDeploy], {
+      env,
+      timeoutMs: 90_000,
+      ...(onLine ? { onLine } : {}),
+    });
+    const outputs = Object.fromEntries(
+      readFileSync(outputFile, 'utf8')
+        .split('\n')
+        .filter((l) => l.includes('='))
+        .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+    );
+    return { ...result, outputs };
+  };
+
+  const stateOf = (): Record<string, string> => {
+    const stateDir = join(appDir, '.deploy', 'staging');
+    return Object.fromEntries(
+      readdirSync(stateDir)
+        .filter((f) => f !== 'lock')
+        .map((f) => [f, readFileSync(join(stateDir, f), 'utf8')]),
+    );
+  };
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'deploybot-pipeline-'));
+    appDir = join(dir, 'app');
+    lab = await startContainerLab(dir);
+    appPort = await freePort();
+    healthUrl = `http://127.0.0.1:${appPort}/cgi-bin/health`;
+    const build = (tag: string, healthy: boolean) =>
+      buildBusyboxImage(lab as ContainerLab, dir, {
+        name: 'shop/app',
+        tag,
+        port: appPort,
+        healthy,
+        body: tag,
+      });
+    images.v1 = await build('v1', true);
+    images.v2 = await build('v2', true);
+    images.v3bad = await build('v3bad', false);
+    mkdirSync(appDir);
+    // What the app's compose file on a host looks like: the image comes from APP_IMAGE.
+    writeFileSync(
+      join(appDir, 'docker-compose.yml'),
+      [
+        'services:',
+        '  web:',
+        `    image: $\{APP_IMAGE}`,
+        '    network_mode: host',
+        '    restart: "no"',
+        '',
+      ].join('\n'),
+    );
+    ssh = await startSshServer(dir, { DOCKER_HOST: lab.dockerHost });
+  }, 120_000);
+
+  afterAll(async () => {
+    if (lab) {
+      await runProcess('docker-compose', ['-p', 'app-staging', 'down', '--timeout', '1'], {
+        cwd: appDir,
+        env: { ...lab.dockerEnv, APP_IMAGE: 'unused/unused:x' },
+        timeoutMs: 30_000,
+      }).catch(() => undefined);
+    }
+    await ssh?.stop();
+    await lab?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  }, 60_000);
+
+  it('first deploy: v1 runs and is healthy, no previous image', async () => {
+    const run = await deploy('deploy', images.v1);
+    expect(run.code, run.output).toBe(0);
+    expect(run.outputs).toMatchObject({ result: 'deployed', previous_image: '', exit_code: '0' });
+    expect(await servedBody()).toBe('200 v1');
+    expect(stateOf().current).toBe(`${images.v1}\n`);
+  });
+
+  it('second deploy: v2 replaces v1 and records v1 as previous', async () => {
+    const run = await deploy('deploy', images.v2);
+    expect(run.code, run.output).toBe(0);
+    expect(run.outputs).toMatchObject({ result: 'deployed', previous_image: images.v1 });
+    expect(run.output).toMatch(/health-check: attempt 1\/5: HTTP 200/);
+    expect(await servedBody()).toBe('200 v2');
+    expect(stateOf()).toMatchObject({ current: `${images.v2}\n`, previous: `${images.v1}\n` });
+  });
+
+  it('third deploy is unhealthy: exit 3, v2 is restored and serves again', async () => {
+    let unhealthyAt = 0;
+    let servingAgainAt = 0;
+    let probing: Promise<void> | undefined;
+    const probe = async (): Promise<void> => {
+      // Bounded: 600 × 50 ms is 30 s, far more than a restore takes.
+      for (let i = 0; i < 600; i++) {
+        if ((await servedBody().catch(() => '')) === '200 v2') {
+          servingAgainAt = performance.now();
+          return;
+        }
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    };
+    const run = await deploy('deploy', images.v3bad, {}, (line) => {
+      if (!unhealthyAt && line.startsWith('deploy: unhealthy at')) {
+        unhealthyAt = performance.now();
+        probing = probe();
+      }
+    });
+    await probing;
+    expect(run.code, run.output).toBe(3);
+    expect(run.outputs).toMatchObject({ result: 'rolled-back', previous_image: images.v2, exit_code: '3' });
+    expect(run.output).toMatch(/health-check: attempt 5\/5: HTTP 500/);
+    expect(await servedBody()).toBe('200 v2');
+    // v2 is current again and `previous` steps back to v1, never onto the broken image.
+    expect(stateOf()).toMatchObject({ current: `${images.v2}\n`, previous: `${images.v1}\n` });
+    expect(unhealthyAt).toBeGreaterThan(0);
+    expect(servingAgainAt).toBeGreaterThan(unhealthyAt);
+    const ms = Math.round(servingAgainAt - unhealthyAt);
+    console.info(`pipeline: failed health check -> previous image serving again: ${ms} ms`);
+  }, 60_000);
+
+  it('rollback.sh returns to the previous recorded image', async () => {
+    const run = await deploy('rollback', '');
+    expect(run.code, run.output).toBe(0);
+    expect(run.output).toContain(`rollback: returning staging to ${images.v1}`);
+    expect(run.outputs).toMatchObject({ result: 'deployed', previous_image: images.v2 });
+    expect(await servedBody()).toBe('200 v1');
+    expect(stateOf()).toMatchObject({ current: `${images.v1}\n`, previous: `${images.v2}\n` });
+  });
+
+  it('an image that cannot be pulled: exit 6, nothing changed', async () => {
+    const before = stateOf();
+    const run = await deploy('deploy', `${images.v1.replace(/:v1$/, '')}:does-not-exist`);
+    expect(run.code, run.output).toBe(6);
+    expect(await servedBody()).toBe('200 v1');
+    const after = stateOf();
+    expect({ ...after, 'history.log': '' }).toEqual({ ...before, 'history.log': '' });
+  });
+
+  it('a host key that is not the pinned one: ssh refuses (255) and nothing runs', async () => {
+    const before = stateOf();
+    const run = await deploy('deploy', images.v2, { DEPLOY_SSH_KNOWN_HOSTS: ssh?.wrongKnownHosts ?? '' });
+    expect(run.code, run.output).toBe(255);
+    expect(run.output).toMatch(/host key/i);
+    expect(stateOf()).toEqual(before);
+    expect(await servedBody()).toBe('200 v1');
+  });
+
+  const badEnvironments = ['prod;rm -rf /', '$(id)', '../x', '', 'Staging', 'a'.repeat(33)];
+  const badImages = [
+    'prod;rm -rf /',
+    '$(id)',
+    '../x',
+    '',
+    'registry.example/app:v1 --privileged',
+    'registry.example/app',
+    'registry.example/app:`id`',
+    'app:v1',
+  ];
+
+  it('deploy.sh refuses bad arguments with exit 2 before anything changes (on the host)', async () => {
+    const before = stateOf();
+    const deployScript = join(repo, 'scripts/deploy.sh');
+    const env = {
+      ...process.env,
+      ...(lab?.dockerEnv ?? {}),
+      DEPLOY_PATH: appDir,
+      COMPOSE_CMD: 'docker-compose',
+    };
+    const cases: Array<[string, string]> = [
+      ...badEnvironments.map((e): [string, string] => [e, images.v2]),
+      ...badImages.map((i): [string, string] => ['staging', i]),
+    ];
+    for (const [environment, image] of cases) {
+      const run = await runProcess('bash', [deployScript, environment, image], { env, timeoutMs: 20_000 });
+      expect(run.code, `${environment} ${image}: ${run.output}`).toBe(2);
+      expect(run.output).toMatch(/deploy: refusing (environment|image)/);
+    }
+    const tooMany = await runProcess('bash', [deployScript, 'staging', images.v2, 'extra'], { env });
+    expect(tooMany.code).toBe(2);
+    const rollback = await runProcess('bash', [join(repo, 'scripts/rollback.sh'), '$(id)'], { env });
+    expect(rollback.code).toBe(2);
+    expect(stateOf()).toEqual(before);
+    expect(await servedBody()).toBe('200 v1');
+  });
+
+  it('bad images sent over ssh are refused by the host with exit 2, nothing changed', async () => {
+    const before = stateOf();
+    for (const image of badImages) {
+      const run = await deploy('deploy', image);
+      expect(run.code, `${image}: ${run.output}`).toBe(2);
+    }
+    for (const environment of badEnvironments) {
+      const run = await deploy('deploy', images.v2, { DEPLOY_ENVIRONMENT: environment });
+      expect(run.code, `${environment}: ${run.output}`).toBe(2);
+    }
+    expect(stateOf()).toEqual(before);
+    expect(await servedBody()).toBe('200 v1');
+  }, 60_000);
+
+  it('uses the docker CLI only as a client: no Docker daemon socket is needed', () => {
+    expect(which('docker')).not.toBeNull();
+    expect(lab?.dockerHost).toMatch(/^unix:\/\/.*podman\.sock$/);
+  });
+});
