@@ -42,7 +42,8 @@ afterAll(async () => {
 });
 
 if (unreachable !== null) {
-  const reason = `PostgreSQL at ${DATABASE_URL} is not reachable (${unreachable}); set DATABASE_URL_TEST`;
+  const shown = DATABASE_URL.replace(/:\/\/([^:@/]*):[^@/]*@/, '://$1:***@');
+  const reason = `PostgreSQL at ${shown} is not reachable (${unreachable}); set DATABASE_URL_TEST`;
   if (process.env.CI === 'true') {
     it('PostgreSQL is reachable (required under CI=true)', () => {
       throw new Error(reason);
