@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -62,6 +62,7 @@ describe('openAuditLog + verifyAudit', () => {
       'hash',
     ]);
     expect(verifyAudit(text)).toEqual({ ok: true, lines: 2 });
+    expect((await stat(path)).mode & 0o777).toBe(0o640);
   });
 
   it('verifies 5 lines and names an edited line 3', async () => {

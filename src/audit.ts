@@ -114,6 +114,16 @@ export function verifyAudit(text: string): AuditVerification {
   return { ok: true, lines: lines.length };
 }
 
+/** A new file's directory entry must be durable too, or a crash could lose the whole file. */
+async function syncDirectory(path: string): Promise<void> {
+  const directory = await open(path, 'r');
+  try {
+    await directory.sync();
+  } finally {
+    await directory.close();
+  }
+}
+
 /** The last line of the file and whether the file ends with a newline, reading backwards in chunks. */
 async function readTail(handle: FileHandle): Promise<{ line: string | null; endsWithNewline: boolean }> {
   const { size } = await handle.stat();
@@ -160,11 +170,13 @@ function normalise(input: AuditInput, ts: string): Omit<AuditEntry, 'hash' | 'pr
 export async function openAuditLog(path: string, options: { now?: () => Date } = {}): Promise<AuditLog> {
   const now = options.now ?? (() => new Date());
   await mkdir(dirname(path), { recursive: true });
-  const handle = await open(path, 'a+');
+  // Owner and group only: the trail names people and what they did.
+  const handle = await open(path, 'a+', 0o640);
   let lastHash = GENESIS_HASH;
   let needsNewline = false;
   try {
     const tail = await readTail(handle);
+    if (tail.line === null) await syncDirectory(dirname(path));
     if (tail.line !== null) {
       const checked = checkLine(tail.line);
       if ('reason' in checked) {

@@ -327,6 +327,12 @@ describe('loadConfig: problems', () => {
       { GITHUB_REPOSITORY: undefined },
       ['GITHUB_REPOSITORY: required: owner/repo that holds the deploy workflow'],
     ],
+    [
+      'a repository with .git',
+      { GITHUB_REPOSITORY: 'acme/shop.git' },
+      ['GITHUB_REPOSITORY: "acme/shop.git": drop the .git suffix (owner/repo, e.g. acme/shop)'],
+    ],
+    ['a PUBLIC_URL that is no URL', { PUBLIC_URL: 'bot.example.com' }, ['PUBLIC_URL: is not a URL']],
     ['a non-URL API root', { TELEGRAM_API_ROOT: 'api.telegram.org' }, ['TELEGRAM_API_ROOT: is not a URL']],
     [
       'a file: URL',

@@ -128,6 +128,10 @@ const publicUrl = httpUrl.refine(
 // GitHub: owners are alphanumeric with single hyphens (≤ 39), repository names [A-Za-z0-9._-] (≤ 100).
 const repository = z
   .string()
+  .refine((text) => !text.toLowerCase().endsWith('.git'), {
+    error: (issue) => `${shown(String(issue.input))}: drop the .git suffix (owner/repo, e.g. acme/shop)`,
+    abort: true,
+  })
   .regex(/^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}\/(?!\.\.?$)[A-Za-z0-9._-]{1,100}$/, {
     error: (issue) => `${shown(String(issue.input))} is not owner/repo (e.g. acme/shop)`,
   });
