@@ -63,6 +63,15 @@ describe('createLogger', () => {
     expect(parsed.auth.privateKey).toBe('[redacted]');
   });
 
+  it('redacts in child loggers and in bindings too', () => {
+    const out = memory();
+    const logger = createLogger({ level: 'info', secrets: [TOKEN], destination: out.stream });
+    logger.child({ component: `bot ${TOKEN}` }).info(`sent with ${TOKEN}`);
+    const line = out.lines()[0] ?? '';
+    expect(line).not.toContain(TOKEN);
+    expect(JSON.parse(line)).toMatchObject({ component: 'bot [redacted]', msg: 'sent with [redacted]' });
+  });
+
   it('honours the level', () => {
     const out = memory();
     const logger = createLogger({ level: 'warn', secrets: [], destination: out.stream });
