@@ -49,6 +49,8 @@ export type RecordedCall = {
   params: Record<string, unknown>;
   at: number;
   response: { status: number; body: ApiResponseBody };
+  /** Set when the client had hung up before the answer (an aborted long poll): nobody read it. */
+  clientGone?: true;
 };
 
 /** A message as it stands in a chat now. `edits` counts successful edits; `history` every text it had. */
@@ -91,7 +93,9 @@ export type FakeTelegram = {
 
 type Params = Record<string, unknown>;
 type Reply = { result: unknown; description?: string };
-type Handler = (p: Params) => Reply | Promise<Reply>;
+/** What a handler may know of the HTTP exchange: whether the client hung up (an aborted long poll). */
+type Exchange = { onClientGone(callback: () => void): void };
+type Handler = (p: Params, exchange: Exchange) => Reply | Promise<Reply>;
 
 class TelegramError extends Error {
   readonly code: number;
@@ -312,9 +316,10 @@ export async function startFakeTelegram(options: FakeTelegramOptions): Promise<F
       if (!CHAT_ACTIONS.has(strOf(p, 'action') ?? '')) throw badRequest('wrong parameter action in request');
       return { result: true };
     },
-    setWebhook: (p) => {
+    setWebhook: (p, exchange) => {
       const url = strOf(p, 'url') ?? '';
-      if (url === '') return handlers.deleteWebhook?.(p) ?? { result: true };
+      // An empty URL removes the webhook, as on the real server.
+      if (url === '') return handlers.deleteWebhook?.(p, exchange) ?? { result: true };
       checkWebhookUrl(url, options.allowHttpWebhook ?? false);
       const secret = strOf(p, 'secret_token') ?? '';
       if (secret.length > 256) throw badRequest('secret token is too long');
@@ -350,19 +355,24 @@ export async function startFakeTelegram(options: FakeTelegramOptions): Promise<F
       if (webhook?.allowed_updates) info.allowed_updates = webhook.allowed_updates;
       return { result: info };
     },
-    getUpdates: (p) => {
+    getUpdates: async (p, exchange) => {
       if (webhook) {
         throw new TelegramError(
           409,
           "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first",
         );
       }
-      poll?.settle(
-        new TelegramError(
-          409,
-          'Conflict: terminated by other getUpdates request; make sure that only one bot instance is running',
-        ),
-      );
+      if (poll) {
+        // Let a client that aborted its poll (grammY's bot.stop() does, then polls once more) be noticed
+        // first: only a poller that is still connected is told it was terminated.
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        poll?.settle(
+          new TelegramError(
+            409,
+            'Conflict: terminated by other getUpdates request; make sure that only one bot instance is running',
+          ),
+        );
+      }
       const offset = intOf(p, 'offset') ?? 0;
       if (offset > 0) queue = queue.filter((u) => u.update_id >= offset);
       if (offset < 0) queue = queue.slice(offset);
@@ -384,6 +394,7 @@ export async function startFakeTelegram(options: FakeTelegramOptions): Promise<F
           },
         };
         poll = current;
+        exchange.onClientGone(() => current.settle({ result: [] }));
       });
     },
     setMyCommands: (p) => {
@@ -403,7 +414,11 @@ export async function startFakeTelegram(options: FakeTelegramOptions): Promise<F
   };
   const canonical = new Map(Object.keys(handlers).map((name) => [name.toLowerCase(), name]));
 
-  const dispatch = async (raw: string, p: Params): Promise<{ method: string; body: ApiResponseBody }> => {
+  const dispatch = async (
+    raw: string,
+    p: Params,
+    exchange: Exchange,
+  ): Promise<{ method: string; body: ApiResponseBody }> => {
     const method = canonical.get(raw.toLowerCase());
     const handler = method === undefined ? undefined : handlers[method];
     if (method === undefined || handler === undefined) {
@@ -417,7 +432,7 @@ export async function startFakeTelegram(options: FakeTelegramOptions): Promise<F
         if (f && failure.retry_after !== undefined) f.retryUntil = now() + failure.retry_after * 1000;
         throw new TelegramError(failure.error_code, failure.description, failure.retry_after);
       }
-      const reply = await handler(p);
+      const reply = await handler(p, exchange);
       const body: ApiResponseBody = { ok: true, result: reply.result };
       if (reply.description !== undefined) body.description = reply.description;
       return { method, body };
@@ -443,16 +458,21 @@ export async function startFakeTelegram(options: FakeTelegramOptions): Promise<F
         body = { ok: false, error_code: read.code, description: read.message };
       else {
         params = read;
-        const pending = dispatch(method, params);
+        const gone: Array<() => void> = [];
         res.on('close', () => {
-          // A client that gave up on its long poll (grammY's bot.stop()) must not get a 409 later.
-          if (!res.writableEnded && poll) poll.settle({ result: [] });
+          if (!res.writableEnded) for (const callback of gone) callback();
         });
+        const exchange: Exchange = {
+          onClientGone: (callback) => (res.destroyed ? callback() : gone.push(callback)),
+        };
+        const pending = dispatch(method, params, exchange);
         ({ method, body } = await pending);
       }
     }
     const status = body.ok ? 200 : body.error_code;
-    calls.push({ method, params, at: now(), response: { status, body } });
+    const call: RecordedCall = { method, params, at: now(), response: { status, body } };
+    if (res.destroyed) call.clientGone = true;
+    calls.push(call);
     if (res.destroyed) return;
     res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
   };

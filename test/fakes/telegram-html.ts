@@ -86,7 +86,7 @@ export function parseTelegramHtml(html: string, options: HtmlParseOptions = {}):
         while (i < html.length && isSpace(at(i))) i++;
         if (at(i) === '>') break;
         const attrBegin = i;
-        while (!isSpace(at(i)) && at(i) !== '=' && i < html.length) i++;
+        while (!isSpace(at(i)) && at(i) !== '=' && at(i) !== '>') i++;
         const attr = html.slice(attrBegin, i);
         if (attr === '') {
           return fail(`Empty attribute name in the tag "${name}" at byte offset ${byteOffset(begin)}`);
