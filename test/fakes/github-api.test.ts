@@ -90,6 +90,14 @@ describe('fake GitHub REST API', () => {
       basehead: `${head}...${base}`,
     });
     expect(back.data).toMatchObject({ status: 'behind', ahead_by: 0, behind_by: 2 });
+    gh.repo.branch('feature', base);
+    const side = gh.repo.commit({ branch: 'feature', message: 'side' });
+    const diverged = await octokit.rest.repos.compareCommitsWithBasehead({
+      ...repo,
+      basehead: `main...${side}`,
+    });
+    expect(diverged.data).toMatchObject({ status: 'diverged', ahead_by: 1, behind_by: 2 });
+    expect(diverged.data.merge_base_commit.sha).toBe(base);
     expect(
       (await failure(octokit.rest.repos.compareCommitsWithBasehead({ ...repo, basehead: 'main...zz' })))
         .status,
@@ -204,6 +212,18 @@ describe('fake GitHub REST API', () => {
       404,
     );
     expect(gh.violations[1]).toMatchObject({ kind: 'route' });
+    const many = Object.fromEntries(Array.from({ length: 26 }, (_, i) => [`k${i}`, 'v']));
+    const tooMany = await failure(
+      octokit.rest.actions.createWorkflowDispatch({
+        ...repo,
+        workflow_id: 'deploy.yml',
+        ref: 'main',
+        inputs: many,
+      }),
+    );
+    expect(tooMany.status).toBe(422);
+    expect(tooMany.message).toMatch(/^Invalid request\.\n\n.*25/s);
+    expect(gh.violations).toHaveLength(3);
   });
 
   it('refuses return_run_details like GitHub Enterprise Server 3.20', async () => {
@@ -307,6 +327,16 @@ describe('fake GitHub REST API', () => {
       expect(data.permissions).toMatchObject({ actions: 'write' });
       const installation = new Octokit({ auth: data.token, baseUrl: withApp.url });
       expect((await installation.rest.repos.get(repo)).data.full_name).toBe('acme/shop');
+      const tooLong = await new SignJWT({})
+        .setProtectedHeader({ alg: 'RS256' })
+        .setIssuer('123')
+        .setIssuedAt()
+        .setExpirationTime('1h')
+        .sign(privateKey);
+      const longClient = new Octokit({ auth: tooLong, baseUrl: withApp.url });
+      expect(
+        (await failure(longClient.rest.apps.createInstallationAccessToken({ installation_id: 456 }))).status,
+      ).toBe(401);
       const { privateKey: otherKey } = await generateKeyPair('RS256');
       const forged = await new SignJWT({})
         .setProtectedHeader({ alg: 'RS256' })

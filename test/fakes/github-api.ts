@@ -180,8 +180,9 @@ export async function startFakeGitHub(options: FakeGitHubOptions): Promise<FakeG
         const key = await importSPKI(options.app.publicKeyPem, 'RS256');
         const { payload } = await jwtVerify(token, key, { algorithms: ['RS256'], clockTolerance: 60 });
         const ok = String(payload.iss) === String(options.app.appId);
-        const lifetime = (payload.exp ?? 0) - (payload.iat ?? 0);
-        return ok && lifetime <= 600 ? { actor: `app-${options.app.appId}`, kind: 'jwt' as const } : null;
+        // GitHub refuses a JWT that expires more than 10 minutes from now.
+        const tooLong = (payload.exp ?? 0) - Math.floor(Date.now() / 1000) > 600;
+        return ok && !tooLong ? { actor: `app-${options.app.appId}`, kind: 'jwt' as const } : null;
       } catch {
         return null;
       }
@@ -489,7 +490,7 @@ function compare(ctx: RouteContext): RouteResult {
   const base = baseRef ? state.resolve(baseRef) : null;
   const head = headRef ? state.resolve(headRef) : null;
   if (!base || !head) return notFound;
-  const { ahead, behindBy } = state.compare(base, head);
+  const { ahead, behindBy, mergeBase } = state.compare(base, head);
   const status =
     ahead.length === 0 ? (behindBy === 0 ? 'identical' : 'behind') : behindBy === 0 ? 'ahead' : 'diverged';
   const { owner, repo, apiUrl } = state.id;
@@ -505,7 +506,7 @@ function compare(ctx: RouteContext): RouteResult {
       diff_url: `${html}.diff`,
       patch_url: `${html}.patch`,
       base_commit: restCommit(state, base, false),
-      merge_base_commit: restCommit(state, behindBy === 0 ? base : head, false),
+      merge_base_commit: restCommit(state, mergeBase, false),
       status,
       ahead_by: ahead.length,
       behind_by: behindBy,

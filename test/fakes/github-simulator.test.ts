@@ -296,6 +296,41 @@ describe('fake GitHub run simulator', () => {
     expect(gh.deliveries).toEqual([]);
   });
 
+  it('plays every dispatch by itself with autoSimulate (the demo)', async () => {
+    const auto = await startFakeGitHub({
+      ...repo,
+      token: TOKEN,
+      webhook: { url: receiverUrl, secret: SECRET },
+      autoSimulate: { plan: 'success', options: { delayMs: 0 } },
+    });
+    try {
+      const client = new Octokit({ auth: TOKEN, baseUrl: auto.url });
+      const next = auto.waitForRun((run) => run.inputs.request_id === 'req-auto');
+      const sha = auto.repo.commit({ message: 'auto' });
+      const inputs = {
+        environment: 'staging',
+        sha,
+        action: 'deploy',
+        request_id: 'req-auto',
+        requested_by: 'Ada',
+      };
+      await client.rest.actions.createWorkflowDispatch({
+        ...repo,
+        workflow_id: 'deploy.yml',
+        ref: 'main',
+        inputs,
+      });
+      const run = await next;
+      for (let i = 0; i < 500 && auto.runs.get(run.id)?.status !== 'completed'; i++) {
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      expect(auto.runs.get(run.id)).toMatchObject({ status: 'completed', conclusion: 'success' });
+      await expect(auto.waitForRun(() => true, 50)).rejects.toThrow(/no run was dispatched/);
+    } finally {
+      await auto.close();
+    }
+  });
+
   it('builds odd deliveries by hand from the published examples', () => {
     const payload = buildWebhook('workflow_job', 'queued', {
       workflow_job: { id: 1, name: 'Deploy (staging)' },

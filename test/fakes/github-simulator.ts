@@ -169,16 +169,20 @@ export class Simulator {
   }
 
   private async autoplay(player: Player): Promise<void> {
-    while (await this.step(player)) {
-      const delay = player.options.delayMs ?? Math.floor(player.random() * 50);
-      if (delay > 0) await sleep(delay);
-    }
-    if (player.run.status !== 'completed') {
-      await new Promise<void>((resolve) => {
-        player.wake = resolve;
-      });
+    for (;;) {
+      if (await this.step(player)) {
+        const delay = player.options.delayMs ?? Math.floor(player.random() * 50);
+        if (delay > 0) await sleep(delay);
+        continue;
+      }
+      if (!this.players.has(player.run.id)) return;
+      // Checked and armed in the same tick, so an approve()/cancel() cannot slip in between.
+      if (player.gated) {
+        await new Promise<void>((resolve) => {
+          player.wake = resolve;
+        });
+      }
       player.wake = null;
-      return this.autoplay(player);
     }
   }
 

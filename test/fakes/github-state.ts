@@ -242,9 +242,13 @@ export class GitHubState {
     return out;
   }
 
-  /** Commits in `head` not in `base` (oldest first) and the reverse count. */
-  compare(base: CommitRecord, head: CommitRecord): { ahead: CommitRecord[]; behindBy: number } {
-    const baseSet = new Set(this.ancestors(base.sha));
+  /** Commits in `head` not in `base` (oldest first), the reverse count, and the merge base. */
+  compare(
+    base: CommitRecord,
+    head: CommitRecord,
+  ): { ahead: CommitRecord[]; behindBy: number; mergeBase: CommitRecord } {
+    const baseList = this.ancestors(base.sha);
+    const baseSet = new Set(baseList);
     const headList = this.ancestors(head.sha);
     const headSet = new Set(headList);
     const ahead = headList
@@ -252,7 +256,8 @@ export class GitHubState {
       .reverse()
       .map((sha) => this.commits.get(sha))
       .filter((c): c is CommitRecord => c !== undefined);
-    return { ahead, behindBy: [...baseSet].filter((sha) => !headSet.has(sha)).length };
+    const mergeBase = this.commits.get(headList.find((sha) => baseSet.has(sha)) ?? base.sha) ?? base;
+    return { ahead, behindBy: baseList.filter((sha) => !headSet.has(sha)).length, mergeBase };
   }
 
   /** Declares or replaces an environment's protection. */
