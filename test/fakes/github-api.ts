@@ -86,6 +86,7 @@ export interface RouteResult {
   headers?: Record<string, string>;
 }
 
+/** GitHub's error body: `message`, `documentation_url` and the status as a string. */
 export function errorBody(status: number, message: string): Record<string, string> {
   return { message, documentation_url: 'https://docs.github.com/rest', status: String(status) };
 }
