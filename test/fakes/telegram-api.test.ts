@@ -151,6 +151,8 @@ describe('sendMessage', () => {
     expect(typeof (first.body.result as { date: unknown }).date).toBe('number');
     expect(second.body.result).toMatchObject({ message_id: 2 });
     expect(group.body.result).toMatchObject({ message_id: 1, chat: { id: -100, type: 'group' } });
+    const supergroup = await call(fake, 'sendMessage', { chat_id: -1001234567890, text: 'hello supergroup' });
+    expect(supergroup.body.result).toMatchObject({ chat: { id: -1001234567890, type: 'supergroup' } });
   });
 
   it('counts the 4096 limit on the visible text after HTML parsing, in UTF-16 code units', async () => {
@@ -261,7 +263,8 @@ describe('sendMessage', () => {
 
 describe('editing and deleting', () => {
   async function withMessage() {
-    const fake = await start();
+    // Flood control has its own tests; here it would only count the edits.
+    const fake = await start({ limits: { enabled: false } });
     const markup = keyboard([
       { text: 'Confirm', callback_data: 'c' },
       { text: 'Cancel', callback_data: 'x' },
@@ -344,6 +347,11 @@ describe('editing and deleting', () => {
     expect((await call(fake, 'editMessageReplyMarkup', { chat_id: 9, message_id: 1 })).status).toBe(200);
     expect(fake.message(9, 1)).toMatchObject({ text: 'Deploy?', edits: 1 });
     expect(fake.message(9, 1)?.reply_markup).toBeUndefined();
+    // An empty keyboard is no keyboard, so sending one now changes nothing.
+    const empty = { chat_id: 9, message_id: 1, reply_markup: { inline_keyboard: [] } };
+    expect((await call(fake, 'editMessageReplyMarkup', empty)).body.description).toMatch(
+      /^Bad Request: message is not modified/,
+    );
   });
 
   it('deleteMessage removes the message once', async () => {

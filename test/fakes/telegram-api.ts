@@ -666,7 +666,9 @@ function readMarkup(raw: unknown): InlineKeyboardMarkup | undefined {
   if (!Array.isArray(rows) || !rows.every(Array.isArray)) {
     throw badRequest('field "inline_keyboard" of the InlineKeyboardMarkup must be an Array of Arrays');
   }
-  const inline_keyboard = rows.map((row: unknown[]) => row.map(readButton));
+  // An empty keyboard is no keyboard: Telegram returns none, and "removing" it again is not a change.
+  const inline_keyboard = rows.map((row: unknown[]) => row.map(readButton)).filter((row) => row.length > 0);
+  if (inline_keyboard.length === 0) return undefined;
   // Trust boundary: each button was checked by readButton above.
   return { inline_keyboard } as unknown as InlineKeyboardMarkup;
 }

@@ -1,3 +1,4 @@
+import { autoRetry } from '@grammyjs/auto-retry';
 import { Bot, GrammyError } from 'grammy';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type FakeTelegram, startFakeTelegram } from './telegram-api.ts';
@@ -57,6 +58,15 @@ describe('grammY against the fake', () => {
     const limited = await grammyError(bot.api.sendMessage(42, 'third in a burst of two'));
     expect(limited.error_code).toBe(429);
     expect(limited.parameters.retry_after).toBe(1);
+  });
+
+  it('@grammyjs/auto-retry reads the 429 retry_after and waits it out: no violation, every message sent', async () => {
+    const { fake, bot } = await botOnFake();
+    bot.api.config.use(autoRetry());
+    for (const n of [1, 2, 3]) await bot.api.sendMessage(-42, `update ${n}`);
+    expect(fake.messages(-42).map((m) => m.text)).toEqual(['update 1', 'update 2', 'update 3']);
+    expect(fake.rateLimited).toBe(1);
+    expect(fake.retryAfterViolations).toBe(0);
   });
 
   it('a wrong token is a 401 GrammyError', async () => {

@@ -30,10 +30,10 @@ export function toUser(person: Person): User {
 
 /**
  * The `Chat` object Telegram puts in messages: positive ids are private chats with that user, negative
- * ids groups (supergroups and channels when asked, as their ids start with -100).
+ * ids groups, and ids of the -100… form (below -10^12) supergroups; channels only when asked.
  */
 export function buildChat(chatId: number, type?: ChatType, person?: Person): Chat {
-  const kind = type ?? (chatId > 0 ? 'private' : 'group');
+  const kind = type ?? (chatId > 0 ? 'private' : chatId <= -1_000_000_000_000 ? 'supergroup' : 'group');
   if (kind === 'private') {
     const chat: Chat.PrivateChat = {
       id: chatId,
