@@ -32,8 +32,10 @@ export type DeploymentDetail = {
   approval: { reviewers: string[]; url: string | null } | null;
   environmentUrl: string | null;
   failure: { job: string; step: string | null; logTail: string[] } | null;
-  /** Why a request was refused or ended early, for the message (a stable reason code and text). */
+  /** Why a request was refused or ended early, for the message. */
   note: string | null;
+  /** The open confirmation while the request waits for Confirm (its buttons are re-sent on an edit). */
+  confirmationId: string | null;
 };
 
 /** One deployment request and everything known about its run. The store's unit of record. */
@@ -98,5 +100,6 @@ export function emptyDetail(): DeploymentDetail {
     environmentUrl: null,
     failure: null,
     note: null,
+    confirmationId: null,
   };
 }
