@@ -1,4 +1,4 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
 /** The metric names DESIGN.md promises; the Grafana dashboard and alert rules use only these. */
 export const METRIC_NAMES = [

@@ -212,10 +212,18 @@ export class GitHubState {
     this.tags.set(name, sha);
   }
 
-  /** Resolves a branch, a tag, a full sha or an unambiguous prefix of at least 7 hex digits. */
+  /**
+   * Resolves a branch, a tag, a full sha or an unambiguous prefix of at least 7 hex digits. Like
+   * GitHub's `GET /commits/{ref}`, `heads/NAME` (or `refs/heads/NAME`) names only a branch and
+   * `tags/NAME` only a tag.
+   */
   resolve(ref: string): CommitRecord | null {
-    const named = this.branches.get(ref) ?? this.tags.get(ref.replace(/^refs\/tags\//, ''));
-    const head = named ?? this.branches.get(ref.replace(/^refs\/heads\//, ''));
+    const qualified = /^(?:refs\/)?(heads|tags)\/(.+)$/.exec(ref);
+    if (qualified) {
+      const sha = (qualified[1] === 'heads' ? this.branches : this.tags).get(qualified[2] ?? '');
+      return sha ? (this.commits.get(sha) ?? null) : null;
+    }
+    const head = this.branches.get(ref) ?? this.tags.get(ref);
     if (head) return this.commits.get(head) ?? null;
     if (!/^[0-9a-f]{7,40}$/i.test(ref)) return null;
     const matches = [...this.commits.keys()].filter((sha) => sha.startsWith(ref.toLowerCase()));

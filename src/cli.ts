@@ -1,0 +1,113 @@
+#!/usr/bin/env node
+import { readFile } from 'node:fs/promises';
+import { verifyAudit } from './audit.ts';
+import { loadConfigFromEnvironment } from './config.ts';
+
+const USAGE = `Usage: deploybot <command>
+
+  serve                 run the bot (HTTP server; Telegram webhook or long polling)
+  setup                 register the Telegram webhook and command menu, and the GitHub webhook
+  doctor                check the configuration and that Telegram, GitHub and the store answer
+  audit verify [file]   check the audit trail's hash chain (default: AUDIT_LOG_PATH)
+  demo                  play deployments against built-in simulators (no credentials, no network)
+`;
+
+/** Exit codes: 0 ok, 1 a check failed, 2 bad configuration or usage. */
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'serve':
+      return serveCommand();
+    case 'setup':
+    case 'doctor': {
+      const config = await configOrExit();
+      if (!config) return 2;
+      const { runDoctor, runSetup } = await import('./operations/setup.ts');
+      return command === 'setup' ? runSetup(config) : runDoctor(config);
+    }
+    case 'audit':
+      return auditCommand(rest);
+    case 'demo': {
+      const { runDemo } = await import('./demo/run-demo.ts');
+      return runDemo({ fast: rest.includes('--fast') });
+    }
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      process.stdout.write(USAGE);
+      return command === undefined ? 2 : 0;
+    default:
+      process.stderr.write(`deploybot: unknown command "${command}"\n\n${USAGE}`);
+      return 2;
+  }
+}
+
+async function configOrExit() {
+  const result = await loadConfigFromEnvironment(process.env);
+  if (result.ok) return result.config;
+  process.stderr.write('deploybot: the configuration has problems:\n');
+  for (const problem of result.problems) process.stderr.write(`  ${problem}\n`);
+  return null;
+}
+
+async function serveCommand(): Promise<number> {
+  const config = await configOrExit();
+  if (!config) return 2;
+  const { startService } = await import('./main.ts');
+  let service: Awaited<ReturnType<typeof startService>>;
+  try {
+    service = await startService(config);
+  } catch (error) {
+    const { redactSecrets } = await import('./logger.ts');
+    const message = error instanceof Error ? error.message : String(error);
+    process.stderr.write(`deploybot: could not start: ${redactSecrets(message, config.secrets)}\n`);
+    return 1;
+  }
+  await new Promise<void>((resolve) => {
+    const stop = () => resolve();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  await service.close();
+  return 0;
+}
+
+async function auditCommand(args: string[]): Promise<number> {
+  if (args[0] !== 'verify') {
+    process.stderr.write('Usage: deploybot audit verify [file]\n');
+    return 2;
+  }
+  const path = args[1] ?? process.env.AUDIT_LOG_PATH ?? './data/audit.jsonl';
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    process.stderr.write(
+      `deploybot: cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? 'error'}\n`,
+    );
+    return 2;
+  }
+  const result = verifyAudit(text);
+  if (result.ok) {
+    process.stdout.write(`${path}: ${result.lines} lines, hash chain intact\n`);
+    return 0;
+  }
+  const why = {
+    edited: 'was edited (its hash does not match its content)',
+    removed_or_reordered: 'does not follow the line before it (a line was removed or reordered)',
+    malformed: 'is not a valid audit record',
+  }[result.reason];
+  process.stderr.write(`${path}: line ${result.line} ${why}\n`);
+  return 1;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error) => {
+    process.stderr.write(`deploybot: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exitCode = 1;
+  },
+);

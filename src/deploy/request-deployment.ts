@@ -1,0 +1,180 @@
+import type { EnvironmentSpec } from '../config.ts';
+import { type DeploymentRecord, emptyDetail } from '../core/deployment.ts';
+import { checkRef } from '../core/ref.ts';
+import { allowedRefKinds, describeRefRules } from '../core/ref-policy.ts';
+import { hasRole } from '../core/roles.ts';
+import { commitsAhead, currentDeployment } from '../github/deployments.ts';
+import { GitHubError } from '../github/github-error.ts';
+import { resolveRef } from '../github/resolve-ref.ts';
+import type { Confirmation } from '../store/store.ts';
+import { type Actor, auditRecord, type DeployDeps, findEnvironment } from './deploy-deps.ts';
+
+/** Why a /deploy was refused: stable codes (tests and the audit use them), with a sentence for the chat. */
+export type RequestRefusal =
+  | 'usage'
+  | 'unknown_environment'
+  | 'forbidden'
+  | 'bad_ref'
+  | 'ref_not_allowed'
+  | 'ref_not_found'
+  | 'in_flight'
+  | 'github_error';
+
+export type RequestOutcome =
+  | { kind: 'refused'; reason: RequestRefusal; message: string }
+  /** Recorded and waiting for the requester's Confirm. */
+  | { kind: 'confirm'; deployment: DeploymentRecord; confirmation: Confirmation }
+  /** Recorded; the environment asks for no confirmation, so the caller dispatches right away. */
+  | { kind: 'ready'; deployment: DeploymentRecord };
+
+export type DeployRequest = {
+  actor: Actor;
+  chatId: number;
+  environment: string | undefined;
+  ref: string | undefined;
+};
+
+/**
+ * `/deploy <env> [ref]`: checks the role, the ref and the environment, resolves the ref to a pinned
+ * SHA on GitHub, compares it with what the environment runs now, and records the request. Expected
+ * refusals are values; only surprises throw.
+ */
+export async function requestDeployment(deps: DeployDeps, request: DeployRequest): Promise<RequestOutcome> {
+  const { config, actor } = { config: deps.config, actor: request.actor };
+  const mayDeploy = config.environments.filter((e) => hasRole(actor.id, e.role, config.access));
+  if (!request.environment) {
+    const names = mayDeploy.map((e) => e.name).join(', ');
+    return {
+      kind: 'refused',
+      reason: 'usage',
+      message: `Usage: /deploy <environment> [ref]. You may deploy to: ${names}.`,
+    };
+  }
+  const env = findEnvironment(config, request.environment);
+  if (!env) {
+    const names = config.environments.map((e) => e.name).join(', ');
+    return {
+      kind: 'refused',
+      reason: 'unknown_environment',
+      message: `There is no environment "${clip(request.environment)}". Environments: ${names}.`,
+    };
+  }
+  if (!hasRole(actor.id, env.role, config.access)) {
+    await deps.audit.append(
+      auditRecord({
+        actor_id: actor.id,
+        actor_name: actor.name,
+        action: 'deploy_denied',
+        environment: env.name,
+        outcome: 'forbidden',
+      }),
+    );
+    return { kind: 'refused', reason: 'forbidden', message: `You may not deploy to ${env.name}.` };
+  }
+  const refusal = await checkTarget(deps, env, request.ref ?? env.branch);
+  if ('reason' in refusal) return refusal;
+  const { commit } = refusal;
+
+  const inFlight = await deps.store.listDeployments({ environment: env.name, unfinished: true, limit: 20 });
+  const running = inFlight.find((d) => d.state !== 'requested' && d.state !== 'confirmed');
+  if (running) {
+    return {
+      kind: 'refused',
+      reason: 'in_flight',
+      message: `A deployment to ${env.name} is already ${running.state.replace('_', ' ')} (${running.sha.slice(0, 7)}). Wait for it to finish, or /cancel ${env.name}.`,
+    };
+  }
+
+  let baseSha: string | null = null;
+  let aheadBy: number | null = null;
+  try {
+    const current = await currentDeployment(deps.github, deps.repo, env.name);
+    baseSha = current?.sha ?? null;
+    if (current && current.sha !== commit.sha)
+      aheadBy = await commitsAhead(deps.github, deps.repo, current.sha, commit.sha);
+    if (current && current.sha === commit.sha) aheadBy = 0;
+  } catch (error) {
+    if (!(error instanceof GitHubError)) throw error;
+    // What runs now is context, not a precondition: the confirmation says it is unknown.
+  }
+
+  const now = deps.now();
+  const confirmationId = env.confirm ? deps.newConfirmationId() : null;
+  const deployment = await deps.store.insertDeployment({
+    id: deps.newRequestId(),
+    environment: env.name,
+    action: 'deploy',
+    ref: request.ref ?? env.branch,
+    sha: commit.sha,
+    subject: commit.subject,
+    author: commit.author,
+    requesterId: actor.id,
+    requesterName: actor.name,
+    chatId: request.chatId,
+    messageId: null,
+    state: 'requested',
+    runId: null,
+    runUrl: null,
+    detail: { ...emptyDetail(), baseSha, aheadBy, confirmationId },
+    createdAt: now,
+    dispatchedAt: null,
+    finishedAt: null,
+  });
+  await deps.audit.append(
+    auditRecord({
+      actor_id: actor.id,
+      actor_name: actor.name,
+      action: 'deploy_requested',
+      environment: env.name,
+      sha: commit.sha,
+      request_id: deployment.id,
+      outcome: env.confirm ? 'awaiting_confirmation' : 'accepted',
+    }),
+  );
+  if (!confirmationId) return { kind: 'ready', deployment };
+  const confirmation: Confirmation = {
+    id: confirmationId,
+    kind: 'deploy',
+    deploymentId: deployment.id,
+    requesterId: actor.id,
+    chatId: request.chatId,
+    createdAt: now,
+    expiresAt: now + deps.confirmTtlMs,
+    usedAt: null,
+  };
+  await deps.store.insertConfirmation(confirmation);
+  return { kind: 'confirm', deployment, confirmation };
+}
+
+type Target = { commit: { sha: string; subject: string; author: string } };
+
+async function checkTarget(
+  deps: DeployDeps,
+  env: EnvironmentSpec,
+  rawRef: string,
+): Promise<Target | { kind: 'refused'; reason: RequestRefusal; message: string }> {
+  const checked = checkRef(rawRef);
+  if (!checked.ok) return { kind: 'refused', reason: 'bad_ref', message: checked.message };
+  const kinds = allowedRefKinds(env.refs, checked.ref, checked.kind === 'sha');
+  if (!kinds.branch && !kinds.tag && !kinds.sha) {
+    return {
+      kind: 'refused',
+      reason: 'ref_not_allowed',
+      message: `${env.name} accepts only ${describeRefRules(env.refs)}; not "${checked.ref}".`,
+    };
+  }
+  try {
+    const resolved = await resolveRef(deps.github, deps.repo, checked.ref, kinds);
+    if (!resolved.ok) return { kind: 'refused', reason: 'ref_not_found', message: resolved.message };
+    return { commit: resolved.commit };
+  } catch (error) {
+    if (error instanceof GitHubError)
+      return { kind: 'refused', reason: 'github_error', message: error.userMessage };
+    throw error;
+  }
+}
+
+function clip(text: string): string {
+  const oneLine = text.replace(/\p{Cc}/gu, ' ');
+  return oneLine.length > 40 ? `${oneLine.slice(0, 40)}…` : oneLine;
+}

@@ -1,0 +1,153 @@
+import { Api } from 'grammy';
+import { type Config, describeConfig } from '../config.ts';
+import { rolesOf } from '../core/roles.ts';
+import { createGitHubClient } from '../github/github-client.ts';
+import { toGitHubError } from '../github/github-error.ts';
+import { redactSecrets } from '../logger.ts';
+import { openStore } from '../store/open-store.ts';
+import { commandsFor } from '../telegram/command-list.ts';
+
+type Check = { name: string; run: () => Promise<string> };
+
+const print = (line: string) => process.stdout.write(`${line}\n`);
+
+/**
+ * `deploybot doctor`: the configuration (secrets shown only as set / not set), then whether
+ * Telegram, GitHub, the deploy workflow and the store answer. Exit code 1 when any check fails.
+ */
+export async function runDoctor(config: Readonly<Config>): Promise<number> {
+  for (const line of describeConfig(config)) print(line);
+  const github = createGitHubClient(config.github, { retries: 0 });
+  const repo = { owner: config.github.owner, repo: config.github.repo };
+  const checks: Check[] = [
+    {
+      name: 'Telegram',
+      run: async () => {
+        const me = await new Api(config.telegram.token, { apiRoot: config.telegram.apiRoot }).getMe();
+        return `bot @${me.username}`;
+      },
+    },
+    {
+      name: 'GitHub repository',
+      run: async () => (await github.rest.repos.get(repo)).data.full_name,
+    },
+    {
+      name: 'Deploy workflow',
+      run: async () => {
+        const wf = /^\d+$/.test(config.github.workflow)
+          ? Number(config.github.workflow)
+          : config.github.workflow;
+        const { data } = await github.rest.actions.getWorkflow({ ...repo, workflow_id: wf });
+        return `${data.path} (${data.state})`;
+      },
+    },
+    {
+      name: 'Store',
+      run: async () => {
+        const store = await openStore(config.databaseUrl);
+        try {
+          await store.migrate();
+          await store.ping();
+          return config.databaseUrl.startsWith('postgres') ? 'PostgreSQL answers' : 'SQLite file ready';
+        } finally {
+          await store.close();
+        }
+      },
+    },
+  ];
+  let failed = 0;
+  for (const check of checks) {
+    try {
+      print(`✔ ${check.name}: ${await check.run()}`);
+    } catch (error) {
+      failed++;
+      const message = error instanceof Error ? toGitHubError(error, check.name).userMessage : String(error);
+      print(
+        `✘ ${check.name}: ${redactSecrets(error instanceof Error ? `${message} (${error.message})` : message, config.secrets)}`,
+      );
+    }
+  }
+  return failed === 0 ? 0 : 1;
+}
+
+/**
+ * `deploybot setup`: points Telegram at `PUBLIC_URL/telegram/webhook` with the secret token (or
+ * removes the webhook in polling mode), registers the command menu per role, and creates or updates
+ * the repository webhook on GitHub for the three events the bot follows.
+ */
+export async function runSetup(config: Readonly<Config>): Promise<number> {
+  const api = new Api(config.telegram.token, { apiRoot: config.telegram.apiRoot });
+  let failed = 0;
+  const step = async (name: string, run: () => Promise<string>) => {
+    try {
+      print(`✔ ${name}: ${await run()}`);
+    } catch (error) {
+      failed++;
+      print(
+        `✘ ${name}: ${redactSecrets(error instanceof Error ? error.message : String(error), config.secrets)}`,
+      );
+    }
+  };
+  await step('Telegram webhook', async () => {
+    if (config.telegram.mode === 'polling') {
+      await api.deleteWebhook();
+      return 'removed (polling mode)';
+    }
+    if (!config.publicUrl || !config.telegram.webhookSecret)
+      throw new Error('PUBLIC_URL and TELEGRAM_WEBHOOK_SECRET are required in webhook mode');
+    const url = `${config.publicUrl}/telegram/webhook`;
+    await api.setWebhook(url, {
+      secret_token: config.telegram.webhookSecret,
+      allowed_updates: ['message', 'callback_query'],
+      max_connections: 10,
+    });
+    return url;
+  });
+  await step('Telegram command menu', async () => {
+    await api.setMyCommands(menu(['staging']), { scope: { type: 'default' } });
+    for (const id of config.access.adminIds) {
+      await api.setMyCommands(menu(rolesOf(id, config.access)), { scope: { type: 'chat', chat_id: id } });
+    }
+    return `default menu + ${config.access.adminIds.length} admin menu(s)`;
+  });
+  await step('GitHub webhook', async () => {
+    if (!config.publicUrl || !config.github.webhookSecret)
+      return 'skipped (no PUBLIC_URL or GITHUB_WEBHOOK_SECRET: reconciliation by polling only)';
+    const github = createGitHubClient(config.github, { retries: 0 });
+    const repo = { owner: config.github.owner, repo: config.github.repo };
+    const url = `${config.publicUrl}/github/webhook`;
+    const hookConfig = {
+      url,
+      content_type: 'json' as const,
+      secret: config.github.webhookSecret,
+      insecure_ssl: '0' as const,
+    };
+    const events = ['workflow_run', 'workflow_job', 'deployment_status'];
+    try {
+      const { data: hooks } = await github.rest.repos.listWebhooks(repo);
+      const existing = hooks.find((h) => h.config.url === url);
+      if (existing) {
+        await github.rest.repos.updateWebhook({
+          ...repo,
+          hook_id: existing.id,
+          config: hookConfig,
+          events,
+          active: true,
+        });
+        return `updated ${url}`;
+      }
+      await github.rest.repos.createWebhook({ ...repo, config: hookConfig, events, active: true });
+      return `created ${url}`;
+    } catch (error) {
+      const failure = toGitHubError(error, 'repository webhooks');
+      throw new Error(
+        `${failure.userMessage} Create it by hand: Settings → Webhooks → ${url}, content type JSON, the GITHUB_WEBHOOK_SECRET, events: ${events.join(', ')}.`,
+      );
+    }
+  });
+  return failed === 0 ? 0 : 1;
+}
+
+function menu(roles: Parameters<typeof commandsFor>[0]) {
+  return commandsFor(roles).map((c) => ({ command: c.name, description: c.description }));
+}

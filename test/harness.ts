@@ -1,0 +1,160 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { type Config, loadConfig } from '../src/config.ts';
+import { createLogger } from '../src/logger.ts';
+import { type Service, type ServiceOptions, startService } from '../src/main.ts';
+import { type FakeGitHub, type FakeGitHubOptions, startFakeGitHub } from './fakes/github-api.ts';
+import { type FakeTelegram, type FakeTelegramOptions, startFakeTelegram } from './fakes/telegram-api.ts';
+import type { Person } from './fakes/telegram-updates.ts';
+
+export const TELEGRAM_TOKEN = '123456789:AAHdqTcvCH1vGWJxfSeofSPs38eBlP2I9Ig';
+export const TELEGRAM_SECRET = 'tg-secret_for-tests';
+export const GITHUB_TOKEN = 'github_pat_11ABCDEFG0123456789_testtokenvalue';
+export const GITHUB_SECRET = 'gh-webhook-secret-for-tests';
+
+export const ADA: Person = { id: 1001, first_name: 'Ada', username: 'ada' };
+export const SAM: Person = { id: 1002, first_name: 'Sam', username: 'sam' };
+export const EVE: Person = { id: 1003, first_name: 'Eve', username: 'eve' };
+
+export type Harness = {
+  telegram: FakeTelegram;
+  github: FakeGitHub;
+  service: Service;
+  config: Readonly<Config>;
+  dir: string;
+  /** Everything the service logged (JSON lines), to check no secret leaks. */
+  logs: () => string;
+  /** A user's message, delivered over HTTP to the webhook route like Telegram would. */
+  say: (from: Person, text: string, chatId?: number) => Promise<Response>;
+  /** A button press on a bot message, delivered over HTTP. */
+  press: (from: Person, messageId: number, data: string, chatId?: number) => Promise<Response>;
+  postUpdate: (update: unknown, secret?: string) => Promise<Response>;
+  /** The bot's messages in a chat (default: the user's private chat). */
+  botMessages: (chatId: number) => ReturnType<FakeTelegram['messages']>;
+  restart: (env?: Record<string, string>) => Promise<void>;
+  close: () => Promise<void>;
+};
+
+export type HarnessOptions = {
+  env?: Record<string, string>;
+  github?: Partial<FakeGitHubOptions>;
+  telegram?: Partial<FakeTelegramOptions>;
+  service?: ServiceOptions;
+  /** Keep a data dir across harnesses (restart tests). */
+  dir?: string;
+};
+
+/** Starts the fakes and the service (over real HTTP on 127.0.0.1), wired like production. */
+export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
+  const dir = options.dir ?? (await mkdtemp(join(tmpdir(), 'deploybot-it-')));
+  const telegram = await startFakeTelegram({ token: TELEGRAM_TOKEN, ...options.telegram });
+  const github = await startFakeGitHub({
+    owner: 'acme',
+    repo: 'shop',
+    token: GITHUB_TOKEN,
+    ...options.github,
+  });
+  let logText = '';
+  const sink = new Writable({
+    write(chunk, _encoding, callback) {
+      logText += chunk.toString();
+      callback();
+    },
+  });
+  let env: Record<string, string> = {
+    TELEGRAM_BOT_TOKEN: TELEGRAM_TOKEN,
+    TELEGRAM_MODE: 'webhook',
+    TELEGRAM_WEBHOOK_SECRET: TELEGRAM_SECRET,
+    TELEGRAM_API_ROOT: telegram.url,
+    ADMIN_TELEGRAM_IDS: String(ADA.id),
+    STAGING_TELEGRAM_IDS: String(SAM.id),
+    GITHUB_REPOSITORY: 'acme/shop',
+    GITHUB_TOKEN,
+    GITHUB_API_URL: github.url,
+    GITHUB_WEBHOOK_SECRET: GITHUB_SECRET,
+    DATABASE_URL: join(dir, 'deploybot.sqlite'),
+    AUDIT_LOG_PATH: join(dir, 'audit.jsonl'),
+    RECONCILE_INTERVAL_SECONDS: '3600',
+    LOG_LEVEL: 'debug',
+    ...options.env,
+  };
+  const boot = async () => {
+    const loaded = loadConfig(env);
+    if (!loaded.ok) throw new Error(`test config: ${loaded.problems.join('; ')}`);
+    const logger = createLogger({ level: 'debug', secrets: loaded.config.secrets, destination: sink });
+    const service = await startService(loaded.config, { port: 0, logger, ...options.service });
+    github.setWebhook({ url: `${service.url}/github/webhook`, secret: GITHUB_SECRET });
+    return { service, config: loaded.config };
+  };
+  let { service, config } = await boot();
+
+  const postUpdate = (update: unknown, secret = TELEGRAM_SECRET) =>
+    fetch(`${harness.service.url}/telegram/webhook`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-telegram-bot-api-secret-token': secret },
+      body: JSON.stringify(update),
+    });
+  const harness: Harness = {
+    telegram,
+    github,
+    service,
+    config,
+    dir,
+    logs: () => logText,
+    say: (from, text, chatId = from.id) =>
+      postUpdate(telegram.userMessage(chatId, from, text, chatId < 0 ? 'group' : 'private')),
+    press: (from, messageId, data, chatId = from.id) =>
+      postUpdate(telegram.pressButton(chatId, messageId, from, data)),
+    postUpdate,
+    botMessages: (chatId) => telegram.messages(chatId).filter((m) => m.from_bot),
+    restart: async (newEnv) => {
+      await harness.service.close();
+      if (newEnv) env = { ...env, ...newEnv };
+      ({ service, config } = await boot());
+      harness.service = service;
+      harness.config = config;
+    },
+    close: async () => {
+      await harness.service.close().catch(() => {});
+      await telegram.close();
+      await github.close();
+      if (!options.dir) await rm(dir, { recursive: true, force: true });
+    },
+  };
+  return harness;
+}
+
+/** Polls `check` until it returns a truthy value (bounded), for effects that happen asynchronously. */
+export async function eventually<T>(
+  check: () => T | Promise<T>,
+  timeoutMs = 15_000,
+  what = 'condition',
+): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value) return value as NonNullable<T>;
+    } catch (error) {
+      last = error;
+    }
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/** The callback_data of a button on a bot message, by the start of its label. */
+export function buttonData(
+  message: { reply_markup?: { inline_keyboard: Array<Array<{ text: string; callback_data?: string }>> } },
+  label: string,
+): string {
+  for (const row of message.reply_markup?.inline_keyboard ?? []) {
+    for (const button of row)
+      if (button.text.includes(label) && button.callback_data) return button.callback_data;
+  }
+  throw new Error(`no button "${label}" on the message`);
+}
