@@ -183,9 +183,17 @@ describe('hosts', () => {
 
   it('no rule opens SSH to the whole internet; SSH comes only from allowed_ssh_cidrs', () => {
     const world = ['0.0.0.0/0', '::/0'];
+    // A rule with `for_each = { name = port }` and `from_port = each.value` stands for each port.
+    const portRanges = (rule: Json): [number, number][] => {
+      const each = obj(rule.for_each);
+      const expand = (v: unknown) => (v === '${each.value}' ? Object.values(each).map(Number) : [Number(v)]);
+      const from = expand(rule.from_port);
+      const to = expand(rule.to_port);
+      return from.map((f, i) => [f, to[i] ?? to[0] ?? f]);
+    };
     const coversSsh = (rule: Json) =>
       String(rule.ip_protocol ?? rule.protocol) === '-1' ||
-      (Number(rule.from_port) <= 22 && Number(rule.to_port) >= 22);
+      portRanges(rule).some(([from, to]) => !(from > 22 || to < 22));
     const ingress = [
       ...(resources.get('aws_vpc_security_group_ingress_rule') ?? new Map()).values(),
       ...[...(resources.get('aws_security_group_rule') ?? new Map()).values()].filter(
