@@ -61,6 +61,7 @@ describe('actionlint', () => {
 
   it('finds problems when there are some (the linter is really running)', async () => {
     const broken =
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: a GitHub expression, not a JS template
       'on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo ${{ github.nope }}\n';
     expect((await actionlint(broken, 'broken.yml')).join('\n')).toMatch(/nope/);
   });

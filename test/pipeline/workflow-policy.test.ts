@@ -1,0 +1,163 @@
+import { describe, expect, it } from 'vitest';
+import {
+  actionFiles,
+  allSteps,
+  isMap,
+  jobsOf,
+  readRepoFile,
+  readYaml,
+  workflowFiles,
+} from './support/pipeline-files.ts';
+
+/** A GitHub expression as written in YAML. */
+const gh = (expression: string): string => `\${{ ${expression} }}`;
+
+// Security and operability rules for every workflow and composite action, checked on the files.
+
+const EXPECTED_PERMISSIONS: Record<string, Record<string, Record<string, string>>> = {
+  '.github/workflows/deploy.yml': {
+    // Reads ECR through OIDC; no checkout.
+    resolve: { 'id-token': 'write' },
+    // Checks out and pushes to ECR through OIDC.
+    build: { contents: 'read', 'id-token': 'write' },
+    // Checks out the actions and scripts; the job's `environment:` records the deployment itself.
+    deploy: { contents: 'read' },
+  },
+  '.github/workflows/ci.yml': {
+    test: { contents: 'read' },
+    image: { contents: 'read' },
+  },
+};
+
+describe('permissions', () => {
+  it('every workflow has an expectation here', () => {
+    expect(workflowFiles()).toEqual(Object.keys(EXPECTED_PERMISSIONS).sort());
+  });
+
+  it.each(workflowFiles())('%s grants nothing at the top level', (file) => {
+    expect(readYaml(file).permissions).toEqual({});
+  });
+
+  it.each(workflowFiles())('%s: each job has exactly the permissions it needs', (file) => {
+    const actual = Object.fromEntries(
+      Object.entries(jobsOf(readYaml(file))).map(([id, job]) => [id, job.permissions]),
+    );
+    expect(actual).toEqual(EXPECTED_PERMISSIONS[file]);
+  });
+});
+
+describe('run scripts', () => {
+  const runs = allSteps().flatMap(({ where, steps }) =>
+    steps
+      .filter((s) => typeof s.run === 'string')
+      .map((s) => [`${where}: ${s.name ?? s.run}`, s.run ?? ''] as const),
+  );
+
+  it('exist in workflows and actions', () => {
+    expect(runs.length).toBeGreaterThan(5);
+  });
+
+  // An expression inside `run:` is pasted into the script before bash sees it: script injection.
+  it.each(runs)('%s has no expression (values come through env:)', (_where, run) => {
+    expect(run).not.toMatch(/\$\{\{/);
+  });
+});
+
+describe('third-party actions', () => {
+  const files = [...workflowFiles(), ...actionFiles()];
+  const uses = files.flatMap((file) =>
+    readRepoFile(file)
+      .split('\n')
+      .map((line) => /^\s*(?:-\s+)?uses:\s*(\S+)\s*(.*)$/.exec(line))
+      .filter((m): m is RegExpExecArray => m !== null)
+      .map((m) => ({ file, ref: m[1] ?? '', comment: m[2] ?? '' })),
+  );
+  const thirdParty = uses.filter((u) => !u.ref.startsWith('./'));
+
+  it('are used', () => {
+    expect(thirdParty.length).toBeGreaterThan(3);
+  });
+
+  it.each(thirdParty.map((u) => [`${u.file}: ${u.ref}`, u] as const))(
+    '%s is pinned to a full commit SHA with a # vX.Y.Z comment',
+    (_label, { ref, comment }) => {
+      expect(ref).toMatch(/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_./-]+@[0-9a-f]{40}$/);
+      expect(comment).toMatch(/^# v\d+\.\d+\.\d+$/);
+    },
+  );
+
+  it('one SHA means one version everywhere', () => {
+    const versions = new Map<string, Set<string>>();
+    for (const { ref, comment } of thirdParty) {
+      const set = versions.get(ref) ?? new Set<string>();
+      set.add(comment);
+      versions.set(ref, set);
+    }
+    const conflicting = [...versions].filter(([, set]) => set.size > 1).map(([ref]) => ref);
+    expect(conflicting).toEqual([]);
+  });
+
+  it('docker:// images are not used (they could not be pinned the same way)', () => {
+    expect(uses.filter((u) => u.ref.startsWith('docker://'))).toEqual([]);
+  });
+});
+
+describe('concurrency', () => {
+  const concurrencies = workflowFiles().flatMap((file) => {
+    const workflow = readYaml(file);
+    const jobLevel = Object.entries(jobsOf(workflow)).map(
+      ([id, job]) => [`${file} job ${id}`, job.concurrency] as const,
+    );
+    return [[file, workflow.concurrency] as const, ...jobLevel].filter(([, c]) => c !== undefined);
+  });
+
+  it.each(concurrencies)('%s never cancels a run in progress', (_where, concurrency) => {
+    expect(isMap(concurrency)).toBe(true);
+    expect(isMap(concurrency) && concurrency['cancel-in-progress']).toBe(false);
+  });
+
+  it('deploy.yml runs one deploy per environment', () => {
+    const concurrency = readYaml('.github/workflows/deploy.yml').concurrency;
+    expect(isMap(concurrency) ? String(concurrency.group) : '').toMatch(
+      /format\('deploy-\{0\}', inputs\.environment \|\| 'staging'\)/,
+    );
+  });
+});
+
+describe('deploy job', () => {
+  const deploy = jobsOf(readYaml('.github/workflows/deploy.yml')).deploy;
+
+  it('runs in the requested GitHub environment, with its URL (deployment record, reviewers)', () => {
+    expect(deploy?.environment).toEqual({
+      name: gh('needs.resolve.outputs.environment'),
+      url: gh('vars.APP_URL'),
+    });
+  });
+
+  // The bot shows these names live in Telegram; renaming one is a visible change.
+  it('keeps its step names', () => {
+    const steps = Array.isArray(deploy?.steps) ? deploy.steps : [];
+    expect(steps.map((s: unknown) => (isMap(s) ? s.name : undefined))).toEqual([
+      'Check out the pipeline',
+      'Check the environment settings',
+      'Deploy with Docker Compose',
+      'Deploy to Kubernetes',
+      'Health check',
+      'Roll back to the previous image',
+      'Roll back the Kubernetes deployment',
+      'Report the outcome',
+    ]);
+  });
+
+  it('never builds: only the build job does, and only when resolve says so', () => {
+    const jobs = jobsOf(readYaml('.github/workflows/deploy.yml'));
+    expect(jobs.build?.if).toBe("needs.resolve.outputs.build == 'true'");
+    const buildSteps = Object.entries(jobs)
+      .filter(([id]) => id !== 'build')
+      .flatMap(([, job]) => (Array.isArray(job.steps) ? job.steps : []))
+      .filter(
+        (s: unknown) => isMap(s) && typeof s.uses === 'string' && /build-image|build-push/.test(s.uses),
+      );
+    expect(buildSteps).toEqual([]);
+  });
+});
