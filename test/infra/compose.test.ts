@@ -1,7 +1,7 @@
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { findTool, REPO_ROOT, run } from './find-tool.ts';
 
@@ -54,6 +54,10 @@ describe.skipIf(compose.skip)('docker-compose.yml', () => {
     services = Object.fromEntries(
       Object.entries(obj(obj(parse(result.stdout)).services)).map(([k, v]) => [k, obj(v)]),
     );
+  });
+
+  afterAll(() => {
+    if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
   it('config -q accepts the default services', () => {

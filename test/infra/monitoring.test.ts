@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -191,6 +191,7 @@ describe.skipIf(promtool.skip)('promtool', () => {
     const file = path.join(dir, 'dashboard-rules.yml');
     writeFileSync(file, JSON.stringify(rulesYaml));
     const result = run(promtool.path ?? 'promtool', ['check', 'rules', file]);
+    rmSync(dir, { recursive: true, force: true });
     expect(result.status, result.output).toBe(0);
     expect(result.output).toContain(`SUCCESS: ${exprs.length} rules found`);
   });

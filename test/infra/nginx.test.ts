@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { chmodSync, cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, request as httpRequest, type IncomingHttpHeaders, type Server } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { type AddressInfo, createServer as createNetServer } from 'node:net';
@@ -172,7 +172,12 @@ describe.skipIf(nginx.skip || openssl.skip)(
     });
 
     afterAll(async () => {
-      proc?.kill('SIGQUIT');
+      if (proc && proc.exitCode === null) {
+        const exited = new Promise((resolve) => proc?.once('exit', resolve));
+        proc.kill('SIGQUIT');
+        await exited;
+      }
+      if (dir) rmSync(dir, { recursive: true, force: true });
       upstream?.closeAllConnections();
       await new Promise<void>((resolve) => (upstream ? upstream.close(() => resolve()) : resolve()));
     });

@@ -1,9 +1,9 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: HCL interpolations like ${var.x} are literal strings in these assertions.
-import { cpSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parse } from '@cdktf/hcl2json';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findTool, REPO_ROOT, run } from './find-tool.ts';
 
 const tfDir = path.join(REPO_ROOT, 'terraform');
@@ -342,6 +342,10 @@ describe.skipIf(terraform.path === null)('terraform CLI', () => {
         env,
       });
       expect(init.status, init.output).toBe(0);
+    });
+
+    afterAll(() => {
+      if (dir) rmSync(dir, { recursive: true, force: true });
     });
 
     it('accepts good values', () => {
