@@ -6,6 +6,7 @@ import {
   jobsOf,
   readRepoFile,
   readYaml,
+  shellScripts,
   workflowFiles,
 } from './support/pipeline-files.ts';
 
@@ -159,5 +160,48 @@ describe('deploy job', () => {
         (s: unknown) => isMap(s) && typeof s.uses === 'string' && /build-image|build-push/.test(s.uses),
       );
     expect(buildSteps).toEqual([]);
+  });
+});
+
+describe('ssh', () => {
+  const sshFiles = [...actionFiles(), ...shellScripts()];
+
+  it.each(sshFiles)('%s never turns host key checking off', (file) => {
+    const text = readRepoFile(file);
+    expect(text).not.toMatch(/StrictHostKeyChecking[= ]+(no|off|accept-new)/i);
+    expect(text).not.toMatch(/UserKnownHostsFile[= ]+\/dev\/null/i);
+  });
+
+  it('ssh-deploy.sh pins the host key from DEPLOY_SSH_KNOWN_HOSTS', () => {
+    const text = readRepoFile('actions/deploy-compose/ssh-deploy.sh');
+    expect(text).toContain('-o StrictHostKeyChecking=yes -o "UserKnownHostsFile=$work/known_hosts"');
+    expect(text).toContain('printf \'%s\\n\' "$DEPLOY_SSH_KNOWN_HOSTS" >"$work/known_hosts"');
+  });
+
+  // test/pipeline/host-scripts.test.ts runs ssh-deploy.sh with these variables: the action must
+  // run the same script with the same ones, or the test would not be testing what GitHub runs.
+  it('deploy-compose runs ssh-deploy.sh with the environment the host tests use', () => {
+    const runs = readYaml('actions/deploy-compose/action.yml').runs;
+    const steps = isMap(runs) && Array.isArray(runs.steps) ? runs.steps : [];
+    expect(steps).toHaveLength(1);
+    const step: unknown = steps[0];
+    expect(isMap(step) && step.run).toBe('bash "$GITHUB_ACTION_PATH/ssh-deploy.sh"');
+    expect(Object.keys(isMap(step) && isMap(step.env) ? step.env : {}).sort()).toEqual(
+      [
+        'COMPOSE_CMD',
+        'DEPLOY_COMMAND',
+        'DEPLOY_ENVIRONMENT',
+        'DEPLOY_HOST',
+        'DEPLOY_IMAGE',
+        'DEPLOY_PATH',
+        'DEPLOY_SSH_KEY',
+        'DEPLOY_SSH_KNOWN_HOSTS',
+        'DEPLOY_SSH_PORT',
+        'DEPLOY_USER',
+        'HEALTH_INTERVAL',
+        'HEALTH_TRIES',
+        'HEALTH_URL',
+      ].sort(),
+    );
   });
 });
