@@ -33,8 +33,8 @@ export type Service = {
   port: number;
   deps: DeployDeps;
   outbox: Outbox;
-  /** One reconciliation pass now (tests, and `deploybot` after a restart). */
-  reconcileNow: () => Promise<void>;
+  /** One reconciliation pass now (as the timer does; `lease: false` runs it even if another instance holds the lease). */
+  reconcileNow: (options?: { lease?: boolean }) => Promise<void>;
   close: () => Promise<void>;
 };
 
@@ -167,12 +167,19 @@ export async function startService(config: Readonly<Config>, options: ServiceOpt
 
   const holder = randomBytes(8).toString('hex');
   let passing = false;
-  const reconcileNow = async () => {
+  /**
+   * A pass is idempotent (every change is a compare-and-set), so the lease only saves GitHub calls
+   * when several instances share the store. The pass at start-up skips it: after a crash the old
+   * holder's lease would otherwise delay picking up deployments in flight.
+   */
+  const reconcileNow = async (options: { lease?: boolean } = {}) => {
     if (passing) return;
     passing = true;
     try {
       const intervalMs = config.reconcileIntervalSeconds * 1000;
-      if (!(await store.tryLease('reconcile', holder, intervalMs * 2, now()))) return;
+      const leased =
+        options.lease === false || (await store.tryLease('reconcile', holder, intervalMs * 1.5, now()));
+      if (!leased) return;
       const report = await reconcile(deps);
       if (report.errors) log.warn(report, 'reconciliation pass had errors');
       await outbox.resume();
@@ -184,7 +191,7 @@ export async function startService(config: Readonly<Config>, options: ServiceOpt
     }
   };
   await outbox.resume();
-  void reconcileNow();
+  void reconcileNow({ lease: false });
   const timer = setInterval(() => void reconcileNow(), config.reconcileIntervalSeconds * 1000);
 
   return {
