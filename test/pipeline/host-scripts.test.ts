@@ -163,7 +163,7 @@ describe.skipIf(reason !== null)('host scripts over ssh', () => {
     expect(run.outputs).toMatchObject({ result: 'deployed', previous_image: '', exit_code: '0' });
     expect(await servedBody()).toBe('200 v1');
     expect(stateOf().current).toBe(`${images.v1}\n`);
-  });
+  }, 60_000);
 
   it('second deploy: v2 replaces v1 and records v1 as previous', async () => {
     const run = await deploy('deploy', images.v2);
@@ -172,7 +172,7 @@ describe.skipIf(reason !== null)('host scripts over ssh', () => {
     expect(run.output).toMatch(/health-check: attempt 1\/5: HTTP 200/);
     expect(await servedBody()).toBe('200 v2');
     expect(stateOf()).toMatchObject({ current: `${images.v2}\n`, previous: `${images.v1}\n` });
-  });
+  }, 60_000);
 
   it('third deploy is unhealthy: exit 3, v2 is restored and serves again', async () => {
     let unhealthyAt = 0;
@@ -214,7 +214,7 @@ describe.skipIf(reason !== null)('host scripts over ssh', () => {
     expect(run.outputs).toMatchObject({ result: 'deployed', previous_image: images.v2 });
     expect(await servedBody()).toBe('200 v1');
     expect(stateOf()).toMatchObject({ current: `${images.v1}\n`, previous: `${images.v2}\n` });
-  });
+  }, 60_000);
 
   it('an image that cannot be pulled: exit 6, nothing changed', async () => {
     const before = stateOf();
@@ -223,7 +223,7 @@ describe.skipIf(reason !== null)('host scripts over ssh', () => {
     expect(await servedBody()).toBe('200 v1');
     const after = stateOf();
     expect({ ...after, 'history.log': '' }).toEqual({ ...before, 'history.log': '' });
-  });
+  }, 60_000);
 
   it('a host key that is not the pinned one: ssh refuses (255) and nothing runs', async () => {
     const before = stateOf();
@@ -232,7 +232,7 @@ describe.skipIf(reason !== null)('host scripts over ssh', () => {
     expect(run.output).toMatch(/host key/i);
     expect(stateOf()).toEqual(before);
     expect(await servedBody()).toBe('200 v1');
-  });
+  }, 60_000);
 
   const badEnvironments = ['prod;rm -rf /', '$(id)', '../x', '', 'Staging', 'a'.repeat(33)];
   const badImages = [
@@ -270,7 +270,7 @@ describe.skipIf(reason !== null)('host scripts over ssh', () => {
     expect(rollback.code).toBe(2);
     expect(stateOf()).toEqual(before);
     expect(await servedBody()).toBe('200 v1');
-  });
+  }, 60_000);
 
   it('bad images sent over ssh are refused by the host with exit 2, nothing changed', async () => {
     const before = stateOf();

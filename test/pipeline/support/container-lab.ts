@@ -76,6 +76,8 @@ export async function startContainerLab(dir: string): Promise<ContainerLab> {
       'runtime = "runc"',
       'cgroup_manager = "cgroupfs"',
       'events_logger = "file"',
+      // Podman's lock and alive files go here rather than /run/libpod, shared by every podman.
+      `tmp_dir = "${join(dir, 'libpod-tmp')}"`,
       '[containers]',
       'default_ulimits = ["nofile=1024:1024", "nproc=1024:1024"]',
       'netns = "host"',
