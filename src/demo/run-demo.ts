@@ -1,5 +1,235 @@
-/** `npm run demo`: filled in by the return-path work. */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type FakeGitHub, startFakeGitHub } from '../../test/fakes/github-api.ts';
+import type { FakeTelegram } from '../../test/fakes/telegram-api.ts';
+import { startFakeTelegram } from '../../test/fakes/telegram-api.ts';
+import { renderMessage } from '../../test/fakes/telegram-transcript.ts';
+import type { Person } from '../../test/fakes/telegram-updates.ts';
+import { loadConfig } from '../config.ts';
+import { createLogger } from '../logger.ts';
+import { startService } from '../main.ts';
+import { ChatPrinter } from './chat-printer.ts';
+
+const TOKEN = '7000000001:DEMOdemoDEMOdemoDEMOdemoDEMOdemo123';
+const TG_SECRET = 'demo-telegram-secret';
+const GH_SECRET = 'demo-github-secret';
+const ADA: Person = { id: 1001, first_name: 'Ada', username: 'ada' };
+const SAM: Person = { id: 1002, first_name: 'Sam', username: 'sam' };
+const EVE: Person = { id: 1003, first_name: 'Eve', username: 'eve' };
+
+/**
+ * `npm run demo`: the real service, in this process, against the fake Telegram and a fake GitHub that
+ * plays the deploy workflow (signed webhooks, some repeated and out of order). No network, no
+ * credentials. Prints the chats as people read them, each message as it changes. Exit code 1 when a
+ * deployment did not reach the state it should (so the demo doubles as a smoke test).
+ */
 export async function runDemo(_options: { fast: boolean }): Promise<number> {
-  process.stderr.write('The demo is not built yet.\n');
-  return 1;
+  const dir = await mkdtemp(join(tmpdir(), 'deploybot-demo-'));
+  const telegram = await startFakeTelegram({ token: TOKEN });
+  const github = await startFakeGitHub({ owner: 'acme', repo: 'shop', token: 'demo-github-token' });
+  const out = (line = '') => process.stdout.write(`${line}\n`);
+  const env = {
+    TELEGRAM_BOT_TOKEN: TOKEN,
+    TELEGRAM_WEBHOOK_SECRET: TG_SECRET,
+    TELEGRAM_API_ROOT: telegram.url,
+    ADMIN_TELEGRAM_IDS: String(ADA.id),
+    STAGING_TELEGRAM_IDS: String(SAM.id),
+    GITHUB_REPOSITORY: 'acme/shop',
+    GITHUB_TOKEN: 'demo-github-token',
+    GITHUB_API_URL: github.url,
+    GITHUB_WEBHOOK_SECRET: GH_SECRET,
+    DATABASE_URL: join(dir, 'deploybot.sqlite'),
+    AUDIT_LOG_PATH: join(dir, 'audit.jsonl'),
+    RECONCILE_INTERVAL_SECONDS: '5',
+    HOST: '127.0.0.1',
+  };
+  const loaded = loadConfig(env);
+  if (!loaded.ok) throw new Error(`demo configuration: ${loaded.problems.join('; ')}`);
+  const service = await startService(loaded.config, {
+    port: 0,
+    logger: createLogger({ level: 'silent', secrets: loaded.config.secrets }),
+  });
+  github.setWebhook({ url: `${service.url}/github/webhook`, secret: GH_SECRET });
+  const printer = new ChatPrinter(
+    telegram,
+    { [ADA.id]: 'Ada (admin)', [SAM.id]: 'Sam (staging)', [EVE.id]: 'Eve (stranger)' },
+    out,
+    renderMessage,
+  );
+  const say = async (from: Person, text: string) => {
+    const update = telegram.userMessage(from.id, from, text);
+    await fetch(`${service.url}/telegram/webhook`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-telegram-bot-api-secret-token': TG_SECRET },
+      body: JSON.stringify(update),
+    });
+  };
+  const press = async (from: Person, messageId: number, label: string) => {
+    const message = telegram.message(from.id, messageId);
+    const button = message?.reply_markup?.inline_keyboard.flat().find((b) => b.text.includes(label));
+    if (!button || !('callback_data' in button) || !button.callback_data)
+      throw new Error(`no ${label} button`);
+    printer.note(`${from.first_name} taps “${button.text}”`);
+    const update = telegram.pressButton(from.id, messageId, from, button.callback_data);
+    await fetch(`${service.url}/telegram/webhook`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-telegram-bot-api-secret-token': TG_SECRET },
+      body: JSON.stringify(update),
+    });
+  };
+  const failures: string[] = [];
+  const started = Date.now();
+  try {
+    out('telegram-deploy-bot demo: the real bot against a simulated Telegram and GitHub (no network).');
+    out('Ada is an admin, Sam deploys to staging, Eve is nobody. Production needs a reviewer on GitHub.');
+    github.environments.set('staging', { url: 'https://staging.shop.example.com' });
+    github.environments.set('production', { reviewers: ['lead-reviewer'], url: 'https://shop.example.com' });
+    github.repo.commit({
+      branch: 'develop',
+      message: 'Add gift cards to checkout',
+      author: 'Sam Carter',
+      login: 'sam',
+    });
+    printer.start();
+
+    printer.section(
+      '1. Sam deploys develop to staging (no confirmation; webhooks arrive shuffled and repeated)',
+    );
+    await say(SAM, '/deploy staging');
+    const staging = await runFor(github, 'staging');
+    await github.simulate(staging.id, 'success', {
+      build: true,
+      delivery: { shuffle: true, duplicates: 0.3, seed: 1 },
+    });
+    await expectState(service, staging.id, 'succeeded', failures);
+    await printer.settle(service);
+
+    printer.section('2. Ada deploys main to production: confirm, wait for the reviewer, succeed');
+    github.repo.commit({
+      branch: 'main',
+      message: 'Add gift cards to checkout',
+      author: 'Sam Carter',
+      login: 'sam',
+    });
+    await say(ADA, '/deploy production');
+    const ask = await waitFor(
+      () =>
+        telegram
+          .messages(ADA.id)
+          .filter((m) => m.from_bot)
+          .at(-1),
+      'confirmation',
+    );
+    await printer.settle(service);
+    await press(ADA, ask.message_id, 'Deploy');
+    const production = await runFor(github, 'production');
+    const played = github.simulate(production.id, 'success', {
+      delayMs: 150,
+      delivery: { duplicates: 0.3, seed: 2 },
+    });
+    await waitFor(() => github.runs.get(production.id)?.pending, 'approval wait');
+    await printer.settle(service);
+    printer.note('lead-reviewer approves the deployment on GitHub');
+    github.approve(production.id);
+    await played;
+    await expectState(service, production.id, 'succeeded', failures);
+    await printer.settle(service);
+
+    printer.section('3. A production deploy whose health check fails: the pipeline rolls back');
+    github.repo.commit({
+      branch: 'main',
+      message: 'Tune cache <ttl> & timeouts',
+      author: 'Ada Lovelace',
+      login: 'ada',
+    });
+    await say(ADA, '/deploy production');
+    const ask2 = await waitFor(
+      () =>
+        telegram
+          .messages(ADA.id)
+          .filter((m) => m.from_bot && m.message_id !== ask.message_id)
+          .at(-1),
+      'confirmation',
+    );
+    await printer.settle(service);
+    await press(ADA, ask2.message_id, 'Deploy');
+    const failing = await runFor(github, 'production', production.id);
+    const playing = github.simulate(failing.id, 'health_fail_rollback', {
+      delayMs: 150,
+      delivery: { duplicates: 0.3, seed: 3 },
+    });
+    await waitFor(() => github.runs.get(failing.id)?.pending, 'approval wait');
+    printer.note('lead-reviewer approves the deployment on GitHub');
+    github.approve(failing.id);
+    await playing;
+    await expectState(service, failing.id, 'rolled_back', failures);
+    await printer.settle(service);
+
+    printer.section('4. Eve, who has no role, tries to deploy');
+    await say(EVE, '/deploy production');
+    await waitFor(() => telegram.messages(EVE.id).some((m) => m.from_bot), 'denial');
+    await printer.settle(service);
+  } catch (error) {
+    failures.push(error instanceof Error ? error.message : String(error));
+  } finally {
+    printer.stop();
+    await service.close();
+    await telegram.close();
+    await github.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+  out();
+  out(
+    `Telegram calls rate-limited: ${telegram.rateLimited}; webhook deliveries: ${github.deliveries.length}; took ${((Date.now() - started) / 1000).toFixed(1)} s.`,
+  );
+  if (failures.length) {
+    out(`Demo FAILED: ${failures.join('; ')}`);
+    return 1;
+  }
+  out('Demo finished: every deployment reached the state it should.');
+  out(
+    'Next: copy .env.example to .env, fill in your bot token and GitHub credentials, then `npm start` (README: Installation).',
+  );
+  return 0;
 }
+
+async function runFor(github: FakeGitHub, environment: string, after = 0) {
+  return waitFor(
+    () => github.runs.list().find((r) => r.inputs.environment === environment && r.id > after),
+    `${environment} run`,
+  );
+}
+
+async function expectState(
+  service: Awaited<ReturnType<typeof startService>>,
+  runId: number,
+  state: string,
+  failures: string[],
+) {
+  try {
+    await waitFor(
+      async () => (await service.deps.store.findDeploymentByRunId(runId))?.state === state,
+      `state ${state}`,
+    );
+  } catch {
+    const record = await service.deps.store.findDeploymentByRunId(runId);
+    failures.push(`run ${runId} ended ${record?.state ?? 'unknown'}, expected ${state}`);
+  }
+}
+
+async function waitFor<T>(
+  check: () => T | Promise<T>,
+  what: string,
+  timeoutMs = 20_000,
+): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value) return value as NonNullable<T>;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+export type { FakeTelegram };

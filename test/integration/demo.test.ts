@@ -1,0 +1,18 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+
+const run = promisify(execFile);
+
+describe('npm run demo', () => {
+  it('plays every scenario to its expected end and prints the chats', async () => {
+    const { stdout } = await run(process.execPath, ['src/cli.ts', 'demo'], { timeout: 60_000 });
+    expect(stdout).toContain('Demo finished: every deployment reached the state it should.');
+    expect(stdout).toContain('✋ Waiting for approval');
+    expect(stdout).toContain('lead-reviewer');
+    expect(stdout).toContain('Failed and rolled back to the previous image');
+    expect(stdout).toContain('Tune cache <ttl> & timeouts'); // HTML in a commit subject, shown literally
+    expect(stdout).toContain('Not authorised. Your Telegram id is 1003.');
+    expect(stdout).toContain('Telegram calls rate-limited: 0;');
+  }, 90_000);
+});
