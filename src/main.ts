@@ -5,6 +5,7 @@ import type { Config } from './config.ts';
 import { deriveCallbackKey } from './core/callback-data.ts';
 import { isFinal } from './core/deployment-state.ts';
 import type { DeployDeps } from './deploy/deploy-deps.ts';
+import { remindLockOwners } from './deploy/lock-reminders.ts';
 import { createGitHubClient } from './github/github-client.ts';
 import { handleDelivery } from './github/handle-delivery.ts';
 import { reconcile } from './github/reconcile.ts';
@@ -13,6 +14,7 @@ import { createLogger, type Logger } from './logger.ts';
 import { createMetrics } from './metrics.ts';
 import { openStore } from './store/open-store.ts';
 import { createBotClient, installHandlers } from './telegram/create-bot.ts';
+import { escapeHtml } from './telegram/html.ts';
 import { deploymentKeyboard } from './telegram/keyboards.ts';
 import { Outbox } from './telegram/outbox.ts';
 import { renderDeployment } from './telegram/render-deployment.ts';
@@ -35,6 +37,8 @@ export type Service = {
   outbox: Outbox;
   /** One reconciliation pass now (as the timer does; `lease: false` runs it even if another instance holds the lease). */
   reconcileNow: (options?: { lease?: boolean }) => Promise<void>;
+  /** One pass of the lock reminders now (tests; a timer runs it every minute). */
+  remindLocksNow: () => Promise<void>;
   close: () => Promise<void>;
 };
 
@@ -102,6 +106,11 @@ export async function startService(config: Readonly<Config>, options: ServiceOpt
         .catch((error) => log.error({ err: error }, 'audit append failed'));
     },
     confirmTtlMs: options.confirmTtlMs ?? 5 * 60_000,
+    onHealth: (env, up) => metrics.healthCheckUp.set({ env }, up ? 1 : 0),
+    sendTo: async (chatId, text) => {
+      if (!outboxRef.current) return;
+      await outboxRef.current.send(chatId, escapeHtml(text));
+    },
   };
 
   const onHandlerError = (error: unknown, update: { update_id: number }) =>
@@ -193,6 +202,22 @@ export async function startService(config: Readonly<Config>, options: ServiceOpt
   await outbox.resume();
   void reconcileNow({ lease: false });
   const timer = setInterval(() => void reconcileNow(), config.reconcileIntervalSeconds * 1000);
+  let reminding = false;
+  const remindLocksNow = async () => {
+    if (reminding) return;
+    reminding = true;
+    try {
+      // One instance reminds per minute; markLockReminded keeps it to one reminder per lock anyway.
+      if (!(await store.tryLease('lock-reminders', holder, 90_000, now()))) return;
+      const sent = await remindLockOwners(deps);
+      if (sent) log.info({ sent }, 'lock reminders sent');
+    } catch (error) {
+      log.error({ err: error }, 'lock reminders failed');
+    } finally {
+      reminding = false;
+    }
+  };
+  const reminderTimer = setInterval(() => void remindLocksNow(), 60_000);
 
   return {
     url: `http://127.0.0.1:${port}`,
@@ -200,8 +225,10 @@ export async function startService(config: Readonly<Config>, options: ServiceOpt
     deps,
     outbox,
     reconcileNow,
+    remindLocksNow,
     close: async () => {
       clearInterval(timer);
+      clearInterval(reminderTimer);
       if (bot.isRunning()) await bot.stop();
       outbox.close();
       await new Promise<void>((resolve) => server.close(() => resolve()));

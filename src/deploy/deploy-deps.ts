@@ -4,6 +4,7 @@ import type { DeploymentRecord } from '../core/deployment.ts';
 import type { GitHubClient } from '../github/github-client.ts';
 import type { RepoRef } from '../github/resolve-ref.ts';
 import type { Store } from '../store/store.ts';
+import type { HealthProbe } from './probe-health.ts';
 
 /** A Telegram user as the use cases see them. */
 export type Actor = { id: number; name: string };
@@ -28,6 +29,12 @@ export type DeployDeps = {
   /** Told once when a deployment's run has finished (for metrics). */
   onFinished: (record: DeploymentRecord) => void;
   confirmTtlMs: number;
+  /** Probes an environment's health URL for /status; default `probeHealth` (GET, 1.5 s limit). */
+  probeHealth?: (url: string) => Promise<HealthProbe>;
+  /** Told every health probe's result (the `health_check_up{env}` gauge). */
+  onHealth?: (environment: string, up: boolean) => void;
+  /** Sends a plain-text message to a chat (lock reminders go to the owner's private chat). */
+  sendTo?: (chatId: number, text: string) => Promise<void>;
 };
 
 /** The configured environment of that name, case-insensitively. */

@@ -8,6 +8,7 @@ import { GitHubError } from '../github/github-error.ts';
 import { resolveRef } from '../github/resolve-ref.ts';
 import type { Confirmation } from '../store/store.ts';
 import { type Actor, auditRecord, type DeployDeps, findEnvironment } from './deploy-deps.ts';
+import { auditOverride, checkGuards, type GuardRefusal, splitOverride } from './deploy-guards.ts';
 
 /** Why a /deploy was refused: stable codes (tests and the audit use them), with a sentence for the chat. */
 export type RequestRefusal =
@@ -18,7 +19,8 @@ export type RequestRefusal =
   | 'ref_not_allowed'
   | 'ref_not_found'
   | 'in_flight'
-  | 'github_error';
+  | 'github_error'
+  | GuardRefusal;
 
 export type RequestOutcome =
   | { kind: 'refused'; reason: RequestRefusal; message: string }
@@ -31,13 +33,15 @@ export type DeployRequest = {
   actor: Actor;
   chatId: number;
   environment: string | undefined;
+  /** The words after the environment: a ref, then optionally `--force <reason>` (an admin's override). */
   ref: string | undefined;
 };
 
 /**
  * `/deploy <env> [ref]`: checks the role, the ref and the environment, resolves the ref to a pinned
- * SHA on GitHub, compares it with what the environment runs now, and records the request. Expected
- * refusals are values; only surprises throw.
+ * SHA on GitHub, compares it with what the environment runs now, and records the request. A lock or
+ * a closed deployment window refuses it unless an admin overrides with a reason (`deploy-guards.ts`).
+ * Expected refusals are values; only surprises throw.
  */
 export async function requestDeployment(deps: DeployDeps, request: DeployRequest): Promise<RequestOutcome> {
   const { config, actor } = { config: deps.config, actor: request.actor };
@@ -71,7 +75,10 @@ export async function requestDeployment(deps: DeployDeps, request: DeployRequest
     );
     return { kind: 'refused', reason: 'forbidden', message: `You may not deploy to ${env.name}.` };
   }
-  const refusal = await checkTarget(deps, env, request.ref ?? env.branch);
+  const { rest: givenRef, override } = splitOverride(request.ref);
+  const guard = await checkGuards(deps, env, actor, override, { windows: true });
+  if (!guard.ok) return { kind: 'refused', reason: guard.reason, message: guard.message };
+  const refusal = await checkTarget(deps, env, givenRef ?? env.branch);
   if ('reason' in refusal) return refusal;
   const { commit } = refusal;
 
@@ -104,7 +111,7 @@ export async function requestDeployment(deps: DeployDeps, request: DeployRequest
     id: deps.newRequestId(),
     environment: env.name,
     action: 'deploy',
-    ref: request.ref ?? env.branch,
+    ref: givenRef ?? env.branch,
     sha: commit.sha,
     subject: commit.subject,
     author: commit.author,
@@ -131,6 +138,7 @@ export async function requestDeployment(deps: DeployDeps, request: DeployRequest
       outcome: env.confirm ? 'awaiting_confirmation' : 'accepted',
     }),
   );
+  if (override && guard.overridden.length > 0) await auditOverride(deps, actor, deployment, override);
   if (!confirmationId) return { kind: 'ready', deployment };
   const confirmation: Confirmation = {
     id: confirmationId,

@@ -7,7 +7,38 @@ export type CommandSpec = { name: string; args: string; description: string; rol
 export const COMMANDS: readonly CommandSpec[] = [
   { name: 'help', args: '', description: 'What you can do here', role: 'staging' },
   { name: 'whoami', args: '', description: 'Your Telegram id and roles', role: null },
-  { name: 'deploy', args: '<env> [ref]', description: 'Deploy a branch, tag or commit', role: 'staging' },
+  {
+    name: 'deploy',
+    args: '<env> [ref] [--force <reason>]',
+    description: 'Deploy a branch, tag or commit (admins: --force <reason> overrides a lock or window)',
+    role: 'staging',
+  },
+  {
+    name: 'status',
+    args: '',
+    description: 'What runs where, health, deployments in flight, locks',
+    role: 'staging',
+  },
+  {
+    name: 'history',
+    args: '<env> [n]',
+    description: 'The last n deployments (default 10, max 50)',
+    role: 'staging',
+  },
+  {
+    name: 'rollback',
+    args: '<env> [--force <reason>]',
+    description: 'Roll back to the previous successful deployment',
+    role: 'admin',
+  },
+  {
+    name: 'lock',
+    args: '<env> [duration] [reason]',
+    description: 'Stop deployments (default 4h, max 7d)',
+    role: 'admin',
+  },
+  { name: 'unlock', args: '<env>', description: 'Lift a lock', role: 'admin' },
+  { name: 'cancel', args: '<env>', description: 'Cancel the run in flight', role: 'admin' },
 ];
 
 /** The commands a user with these roles may run. */

@@ -7,9 +7,16 @@ import { dispatchDeployment } from '../deploy/dispatch-deployment.ts';
 import { pressButton } from '../deploy/press-button.ts';
 import { actorOf } from './actor.ts';
 import type { BotDeps } from './bot-deps.ts';
+import { cancelCommand } from './commands/cancel-command.ts';
 import { deployCommand } from './commands/deploy-command.ts';
 import { helpCommand } from './commands/help-command.ts';
+import { historyCommand } from './commands/history-command.ts';
+import { lockCommand } from './commands/lock-command.ts';
+import { rollbackCommand } from './commands/rollback-command.ts';
+import { statusCommand } from './commands/status-command.ts';
+import { unlockCommand } from './commands/unlock-command.ts';
 import { whoamiCommand } from './commands/whoami-command.ts';
+import { escapeHtml } from './html.ts';
 
 export type CreateBotOptions = {
   token: string;
@@ -26,6 +33,12 @@ const ROLE_COMMANDS: Record<string, Handler> = {
   start: helpCommand,
   help: helpCommand,
   deploy: deployCommand,
+  status: statusCommand,
+  history: historyCommand,
+  rollback: rollbackCommand,
+  lock: lockCommand,
+  unlock: unlockCommand,
+  cancel: cancelCommand,
 };
 
 /**
@@ -104,6 +117,25 @@ export function installHandlers(
     }
     if (outcome.kind === 'cancelled') {
       await ctx.answerCallbackQuery({ text: 'Cancelled.' });
+      return;
+    }
+    if (outcome.kind === 'kept' || outcome.kind === 'run_cancel') {
+      const { result, text } =
+        outcome.kind === 'kept'
+          ? { result: null, text: `↩️ Kept running (${escapeHtml(actorOf(ctx.from).name)}).` }
+          : outcome.result.kind === 'cancelling'
+            ? {
+                result: outcome.result,
+                text: `⛔ ${escapeHtml(actorOf(ctx.from).name)} asked GitHub to cancel the run of <code>${outcome.deployment.sha.slice(0, 7)}</code> to <b>${escapeHtml(outcome.deployment.environment)}</b>. Its message shows when the run has stopped.`,
+              }
+            : { result: outcome.result, text: escapeHtml(outcome.result.message) };
+      await ctx.answerCallbackQuery({
+        text:
+          result === null ? 'Kept running.' : result.kind === 'cancelling' ? 'Cancelling…' : result.message,
+        show_alert: result?.kind === 'failed',
+      });
+      // The /cancel confirmation is a message of its own: replace its buttons with what happened.
+      await ctx.editMessageText(text, { parse_mode: 'HTML' }).catch(() => {});
       return;
     }
     await ctx.answerCallbackQuery({ text: 'Dispatching…' });

@@ -2,16 +2,27 @@ import type { InlineKeyboardMarkup } from 'grammy/types';
 import { encodeCallback } from '../core/callback-data.ts';
 import type { DeploymentRecord } from '../core/deployment.ts';
 
-/** Confirm / Cancel for a pending request. */
-export function confirmKeyboard(key: Buffer, confirmationId: string, verb = 'Confirm'): InlineKeyboardMarkup {
+/** Confirm / Cancel for a pending request; the labels say what each does (`/cancel` keeps a run with its second button). */
+export function confirmKeyboard(
+  key: Buffer,
+  confirmationId: string,
+  verb = 'Confirm',
+  dismiss = '✖️ Cancel',
+  confirmIcon = '✅',
+): InlineKeyboardMarkup {
   return {
     inline_keyboard: [
       [
-        { text: `✅ ${verb}`, callback_data: encodeCallback(key, 'confirm', confirmationId) },
-        { text: '✖️ Cancel', callback_data: encodeCallback(key, 'cancel', confirmationId) },
+        { text: `${confirmIcon} ${verb}`, callback_data: encodeCallback(key, 'confirm', confirmationId) },
+        { text: dismiss, callback_data: encodeCallback(key, 'cancel', confirmationId) },
       ],
     ],
   };
+}
+
+/** The buttons of a `/cancel` confirmation: stop the run, or keep it going. */
+export function cancelRunKeyboard(key: Buffer, confirmationId: string): InlineKeyboardMarkup {
+  return confirmKeyboard(key, confirmationId, 'Cancel the run', '↩️ Keep it running', '⛔');
 }
 
 /**

@@ -1,0 +1,144 @@
+import type { DeploymentRecord } from '../core/deployment.ts';
+import { hasRole } from '../core/roles.ts';
+import { toGitHubError } from '../github/github-error.ts';
+import type { Confirmation } from '../store/store.ts';
+import { type Actor, auditRecord, type DeployDeps, findEnvironment } from './deploy-deps.ts';
+
+export type CancelRefusal = 'usage' | 'unknown_environment' | 'forbidden' | 'nothing_in_flight';
+
+export type CancelRequestOutcome =
+  | { kind: 'refused'; reason: CancelRefusal; message: string }
+  /** A confirmation of kind `cancel` for the deployment in flight; the caller shows Confirm / Keep. */
+  | { kind: 'confirm'; deployment: DeploymentRecord; confirmation: Confirmation };
+
+export type CancelRunOutcome =
+  /** GitHub accepted the cancel; the run reports `cancelled` on the return path, which ends the record. */
+  | { kind: 'cancelling'; deployment: DeploymentRecord }
+  | { kind: 'failed'; reason: 'completed' | 'no_run' | 'github_error'; message: string };
+
+/**
+ * The deployment of an environment that has a run going on (dispatched or later, not finished), or
+ * undefined. Requests still waiting for Confirm do not count: they have no run.
+ */
+export async function findInFlight(
+  deps: DeployDeps,
+  environment: string,
+): Promise<DeploymentRecord | undefined> {
+  const unfinished = await deps.store.listDeployments({ environment, unfinished: true, limit: 20 });
+  return unfinished.find((d) => d.state !== 'requested' && d.state !== 'confirmed');
+}
+
+/**
+ * `/cancel <env>` (admin): finds the run in flight and asks for confirmation like /rollback. Nothing
+ * is cancelled before Confirm (see {@link cancelRun}).
+ */
+export async function requestCancel(
+  deps: DeployDeps,
+  request: { actor: Actor; chatId: number; environment: string | undefined },
+): Promise<CancelRequestOutcome> {
+  const { actor } = request;
+  if (!hasRole(actor.id, 'admin', deps.config.access)) {
+    await deps.audit.append(
+      auditRecord({
+        actor_id: actor.id,
+        actor_name: actor.name,
+        action: 'cancel_denied',
+        outcome: 'forbidden',
+      }),
+    );
+    return { kind: 'refused', reason: 'forbidden', message: 'Only admins can cancel a run.' };
+  }
+  const names = deps.config.environments.map((e) => e.name).join(', ');
+  if (!request.environment)
+    return {
+      kind: 'refused',
+      reason: 'usage',
+      message: `Usage: /cancel <environment>. Environments: ${names}.`,
+    };
+  const env = findEnvironment(deps.config, request.environment);
+  if (!env) {
+    return {
+      kind: 'refused',
+      reason: 'unknown_environment',
+      message: `There is no environment "${request.environment.slice(0, 40)}". Environments: ${names}.`,
+    };
+  }
+  const deployment = await findInFlight(deps, env.name);
+  if (!deployment) {
+    return { kind: 'refused', reason: 'nothing_in_flight', message: `Nothing is in flight for ${env.name}.` };
+  }
+  const now = deps.now();
+  const confirmation: Confirmation = {
+    id: deps.newConfirmationId(),
+    kind: 'cancel',
+    deploymentId: deployment.id,
+    requesterId: actor.id,
+    chatId: request.chatId,
+    createdAt: now,
+    expiresAt: now + deps.confirmTtlMs,
+    usedAt: null,
+  };
+  await deps.store.insertConfirmation(confirmation);
+  await deps.audit.append(
+    auditRecord({
+      actor_id: actor.id,
+      actor_name: actor.name,
+      action: 'cancel_requested',
+      environment: env.name,
+      sha: deployment.sha,
+      request_id: deployment.id,
+      outcome: 'awaiting_confirmation',
+    }),
+  );
+  return { kind: 'confirm', deployment, confirmation };
+}
+
+/**
+ * Asks GitHub to cancel the deployment's run (`POST /actions/runs/{id}/cancel`). The audit line is
+ * written first. A run that already completed (409) is a clear message, not an error.
+ */
+export async function cancelRun(
+  deps: DeployDeps,
+  deployment: DeploymentRecord,
+  actor: Actor,
+): Promise<CancelRunOutcome> {
+  const audit = (outcome: string) =>
+    deps.audit.append(
+      auditRecord({
+        actor_id: actor.id,
+        actor_name: actor.name,
+        action: 'cancel_run',
+        environment: deployment.environment,
+        sha: deployment.sha,
+        request_id: deployment.id,
+        outcome,
+      }),
+    );
+  const current = (await deps.store.getDeployment(deployment.id)) ?? deployment;
+  if (current.runId === null) {
+    await audit('no_run');
+    return {
+      kind: 'failed',
+      reason: 'no_run',
+      message: 'GitHub has not reported the run yet. Try /cancel again in a few seconds.',
+    };
+  }
+  await audit(`attempt run ${current.runId}`);
+  try {
+    await deps.github.rest.actions.cancelWorkflowRun({ ...deps.repo, run_id: current.runId });
+  } catch (error) {
+    const failure = toGitHubError(error, `run ${current.runId}`);
+    if (failure.status === 409) {
+      await audit('already_completed');
+      return {
+        kind: 'failed',
+        reason: 'completed',
+        message: 'The run has already finished; there is nothing left to cancel.',
+      };
+    }
+    await audit(`error:${failure.reason}`);
+    return { kind: 'failed', reason: 'github_error', message: failure.userMessage };
+  }
+  await audit('accepted');
+  return { kind: 'cancelling', deployment: current };
+}

@@ -1,0 +1,91 @@
+import type { EnvironmentSpec } from '../config.ts';
+import type { DeploymentRecord } from '../core/deployment.ts';
+import { hasRole } from '../core/roles.ts';
+import { currentDeployment } from '../github/deployments.ts';
+import { toGitHubError } from '../github/github-error.ts';
+import { getCommit } from '../github/resolve-ref.ts';
+import type { EnvironmentLock } from '../store/store.ts';
+import { findInFlight } from './cancel-run.ts';
+import type { Actor, DeployDeps } from './deploy-deps.ts';
+import { type HealthProbe, probeHealth } from './probe-health.ts';
+
+/** What runs in an environment now, per GitHub's Deployments API (so deploys made without the bot count). */
+export type CurrentDeployment = {
+  sha: string;
+  subject: string | null;
+  /** When its `success` status was posted (ISO 8601). */
+  at: string;
+  /** The Telegram requester when the bot's records match the deployment, else GitHub's creator. */
+  by: string;
+  source: 'telegram' | 'github';
+};
+
+export type EnvironmentStatus = {
+  name: string;
+  /** null: never deployed; undefined is not used. */
+  current: CurrentDeployment | null;
+  /** Why GitHub could not tell what runs (the rest of the status still shows). */
+  currentError: string | null;
+  /** null when the environment has no health URL. */
+  health: HealthProbe | null;
+  inFlight: DeploymentRecord | null;
+  lock: EnvironmentLock | null;
+};
+
+export type StatusOutcome =
+  | { kind: 'refused'; reason: 'forbidden'; message: string }
+  | { kind: 'status'; environments: EnvironmentStatus[]; now: number };
+
+/**
+ * `/status` (staging role): every environment at once, in parallel, each part failing on its own.
+ * The health probe has a short time limit, so a hanging health URL costs about 1.5 s, not the answer.
+ */
+export async function environmentStatus(deps: DeployDeps, actor: Actor): Promise<StatusOutcome> {
+  if (!hasRole(actor.id, 'staging', deps.config.access))
+    return { kind: 'refused', reason: 'forbidden', message: 'You may not see the status.' };
+  const environments = await Promise.all(deps.config.environments.map((env) => statusOf(deps, env)));
+  return { kind: 'status', environments, now: deps.now() };
+}
+
+async function statusOf(deps: DeployDeps, env: EnvironmentSpec): Promise<EnvironmentStatus> {
+  const probe = deps.probeHealth ?? ((url: string) => probeHealth(url));
+  const [deployed, health, inFlight, lock] = await Promise.all([
+    deployedNow(deps, env.name),
+    env.healthUrl
+      ? probe(env.healthUrl).then((result) => {
+          deps.onHealth?.(env.name, result.up);
+          return result;
+        })
+      : Promise.resolve(null),
+    findInFlight(deps, env.name),
+    deps.store.getLock(env.name, deps.now()),
+  ]);
+  return { name: env.name, ...deployed, health, inFlight: inFlight ?? null, lock };
+}
+
+async function deployedNow(
+  deps: DeployDeps,
+  environment: string,
+): Promise<{ current: CurrentDeployment | null; currentError: string | null }> {
+  try {
+    const latest = await currentDeployment(deps.github, deps.repo, environment);
+    if (!latest) return { current: null, currentError: null };
+    const [commit, ours] = await Promise.all([
+      getCommit(deps.github, deps.repo, latest.sha).catch(() => null),
+      deps.store.listDeployments({ environment, states: ['succeeded'], limit: 50 }),
+    ]);
+    const match = ours.find((d) => d.sha === latest.sha && d.requesterId !== null);
+    return {
+      current: {
+        sha: latest.sha,
+        subject: commit?.subject ?? match?.subject ?? null,
+        at: latest.succeededAt,
+        by: match ? match.requesterName : latest.creator,
+        source: match ? 'telegram' : 'github',
+      },
+      currentError: null,
+    };
+  } catch (error) {
+    return { current: null, currentError: toGitHubError(error, `deployments of ${environment}`).userMessage };
+  }
+}

@@ -1,0 +1,92 @@
+import { DEFAULT_LOCK_MS, looksLikeDuration, parseLockDuration } from '../core/lock-duration.ts';
+import { hasRole } from '../core/roles.ts';
+import type { EnvironmentLock } from '../store/store.ts';
+import { type Actor, auditRecord, type DeployDeps, findEnvironment } from './deploy-deps.ts';
+import { describeLock } from './deploy-guards.ts';
+
+export type LockRefusal = 'usage' | 'unknown_environment' | 'forbidden' | 'bad_duration' | 'already_locked';
+
+export type LockOutcome =
+  | { kind: 'refused'; reason: LockRefusal; message: string }
+  | { kind: 'locked'; lock: EnvironmentLock };
+
+export type LockRequest = {
+  actor: Actor;
+  /** The words after /lock: `<env> [duration] [reason…]`. */
+  words: string[];
+};
+
+const USAGE =
+  'Usage: /lock <environment> [duration] [reason], e.g. /lock production 2h release freeze. Default 4h, at most 7d.';
+
+/**
+ * `/lock <env> [duration] [reason]` (admin): stops deploys and rollbacks to an environment until it
+ * is unlocked or expires. The lock lives in the store, so every instance honours it. Audited.
+ */
+export async function lockEnvironment(deps: DeployDeps, request: LockRequest): Promise<LockOutcome> {
+  const { actor } = request;
+  const [name, ...rest] = request.words;
+  if (!hasRole(actor.id, 'admin', deps.config.access)) {
+    await deps.audit.append(
+      auditRecord({
+        actor_id: actor.id,
+        actor_name: actor.name,
+        action: 'lock_denied',
+        outcome: 'forbidden',
+      }),
+    );
+    return { kind: 'refused', reason: 'forbidden', message: 'Only admins can lock an environment.' };
+  }
+  if (!name) return { kind: 'refused', reason: 'usage', message: USAGE };
+  const env = findEnvironment(deps.config, name);
+  if (!env) {
+    const names = deps.config.environments.map((e) => e.name).join(', ');
+    return {
+      kind: 'refused',
+      reason: 'unknown_environment',
+      message: `There is no environment "${name.slice(0, 40)}". Environments: ${names}.`,
+    };
+  }
+  let durationMs = DEFAULT_LOCK_MS;
+  const [first] = rest;
+  if (first !== undefined && looksLikeDuration(first)) {
+    const parsed = parseLockDuration(first);
+    if (!parsed.ok) return { kind: 'refused', reason: 'bad_duration', message: parsed.message };
+    durationMs = parsed.ms;
+    rest.shift();
+  }
+  const reason =
+    rest
+      .join(' ')
+      .replace(/\p{Cc}/gu, ' ')
+      .trim()
+      .slice(0, 200) || 'no reason given';
+  const now = deps.now();
+  const wanted: EnvironmentLock = {
+    environment: env.name,
+    ownerId: actor.id,
+    ownerName: actor.name,
+    reason,
+    createdAt: now,
+    expiresAt: now + durationMs,
+    remindedAt: null,
+  };
+  const result = await deps.store.acquireLock(wanted, now);
+  if (!result.ok) {
+    return {
+      kind: 'refused',
+      reason: 'already_locked',
+      message: `${env.name} is already locked by ${describeLock(result.held, env, now)}. /unlock ${env.name} first to change it.`,
+    };
+  }
+  await deps.audit.append(
+    auditRecord({
+      actor_id: actor.id,
+      actor_name: actor.name,
+      action: 'lock',
+      environment: env.name,
+      outcome: `until ${new Date(result.lock.expiresAt).toISOString()}: ${reason}`,
+    }),
+  );
+  return { kind: 'locked', lock: result.lock };
+}

@@ -1,0 +1,28 @@
+import { formatInZone } from '../core/deployment-window.ts';
+import { type DeployDeps, findEnvironment } from './deploy-deps.ts';
+
+/** How long before its expiry a lock's owner is reminded. */
+export const REMIND_BEFORE_MS = 10 * 60_000;
+
+/**
+ * Reminds each lock's owner, once, about ten minutes before the lock expires (a message to the
+ * owner's private chat: a user's private chat id is their user id). `markLockReminded` is atomic, so
+ * with several instances only one sends it. Returns how many reminders were sent.
+ */
+export async function remindLockOwners(deps: DeployDeps): Promise<number> {
+  if (!deps.sendTo) return 0;
+  const now = deps.now();
+  let sent = 0;
+  for (const lock of await deps.store.listLocks(now)) {
+    if (lock.remindedAt !== null || lock.expiresAt - now > REMIND_BEFORE_MS) continue;
+    if (!(await deps.store.markLockReminded(lock.environment, lock.createdAt, now))) continue;
+    const zone = findEnvironment(deps.config, lock.environment)?.windows?.timezone ?? 'UTC';
+    const minutes = Math.max(1, Math.round((lock.expiresAt - now) / 60_000));
+    await deps.sendTo(
+      lock.ownerId,
+      `⏰ Your lock on ${lock.environment} (${lock.reason}) expires in about ${minutes} min, at ${formatInZone(lock.expiresAt, zone)}. To keep deployments stopped longer: /unlock ${lock.environment}, then /lock ${lock.environment} <duration> <reason>.`,
+    );
+    sent++;
+  }
+  return sent;
+}

@@ -1,0 +1,172 @@
+import { type DeploymentRecord, emptyDetail } from '../core/deployment.ts';
+import { hasRole } from '../core/roles.ts';
+import { listSuccessfulDeployments, type SuccessfulDeployment } from '../github/deployments.ts';
+import { GitHubError } from '../github/github-error.ts';
+import { getCommit } from '../github/resolve-ref.ts';
+import type { Confirmation } from '../store/store.ts';
+import { findInFlight } from './cancel-run.ts';
+import { type Actor, auditRecord, type DeployDeps, findEnvironment } from './deploy-deps.ts';
+import { auditOverride, checkGuards, type GuardRefusal, splitOverride } from './deploy-guards.ts';
+
+export type RollbackRefusal =
+  | 'usage'
+  | 'unknown_environment'
+  | 'forbidden'
+  | 'no_history'
+  | 'in_flight'
+  | 'github_error'
+  | GuardRefusal;
+
+export type RollbackOutcome =
+  | { kind: 'refused'; reason: RollbackRefusal; message: string }
+  /** Recorded (action `rollback`, pinned to the target SHA) and waiting for the requester's Confirm. */
+  | {
+      kind: 'confirm';
+      deployment: DeploymentRecord;
+      confirmation: Confirmation;
+      current: SuccessfulDeployment;
+      target: SuccessfulDeployment;
+    };
+
+export type RollbackRequest = {
+  actor: Actor;
+  chatId: number;
+  environment: string | undefined;
+  /** Words after the environment: only `--force <reason>` (override a lock) is meaningful. */
+  rest: string | undefined;
+};
+
+/**
+ * `/rollback <env>` (admin): proposes the last successful deployment before the current one, per
+ * GitHub's Deployments API (DESIGN.md "What is deployed where": a `success` among all statuses;
+ * failed ones are skipped, and so are redeploys of the commit running now). Always asks to confirm;
+ * Confirm dispatches with `action: rollback` like a deploy.
+ */
+export async function proposeRollback(deps: DeployDeps, request: RollbackRequest): Promise<RollbackOutcome> {
+  const { actor } = request;
+  if (!hasRole(actor.id, 'admin', deps.config.access)) {
+    await deps.audit.append(
+      auditRecord({
+        actor_id: actor.id,
+        actor_name: actor.name,
+        action: 'rollback_denied',
+        environment: request.environment?.slice(0, 40) ?? null,
+        outcome: 'forbidden',
+      }),
+    );
+    return { kind: 'refused', reason: 'forbidden', message: 'Only admins can roll back.' };
+  }
+  const names = deps.config.environments.map((e) => e.name).join(', ');
+  if (!request.environment) {
+    return {
+      kind: 'refused',
+      reason: 'usage',
+      message: `Usage: /rollback <environment>. Environments: ${names}.`,
+    };
+  }
+  const env = findEnvironment(deps.config, request.environment);
+  if (!env) {
+    return {
+      kind: 'refused',
+      reason: 'unknown_environment',
+      message: `There is no environment "${request.environment.slice(0, 40)}". Environments: ${names}.`,
+    };
+  }
+  const { override } = splitOverride(request.rest);
+  const guard = await checkGuards(deps, env, actor, override, { windows: false });
+  if (!guard.ok) return { kind: 'refused', reason: guard.reason, message: guard.message };
+  const running = await findInFlight(deps, env.name);
+  if (running) {
+    return {
+      kind: 'refused',
+      reason: 'in_flight',
+      message: `A deployment to ${env.name} is ${running.state.replace('_', ' ')} (${running.sha.slice(0, 7)}). Wait for it to finish, or /cancel ${env.name}, then roll back.`,
+    };
+  }
+
+  let current: SuccessfulDeployment | undefined;
+  let target: SuccessfulDeployment | undefined;
+  let commit: { subject: string; author: string } | null = null;
+  let currentSubject: string | null = null;
+  try {
+    let successful = await listSuccessfulDeployments(deps.github, deps.repo, env.name, 2);
+    current = successful[0];
+    if (current && successful[1]?.sha === current.sha)
+      successful = await listSuccessfulDeployments(deps.github, deps.repo, env.name, 10);
+    target = successful.find((d) => d.sha !== current?.sha);
+    if (current && target) {
+      // Context for the confirmation only: a commit GitHub cannot show does not stop a rollback.
+      const [t, c] = await Promise.all([
+        getCommit(deps.github, deps.repo, target.sha).catch(() => null),
+        getCommit(deps.github, deps.repo, current.sha).catch(() => null),
+      ]);
+      commit = t;
+      currentSubject = c?.subject ?? null;
+    }
+  } catch (error) {
+    if (!(error instanceof GitHubError)) throw error;
+    return { kind: 'refused', reason: 'github_error', message: error.userMessage };
+  }
+  if (!current || !target) {
+    return {
+      kind: 'refused',
+      reason: 'no_history',
+      message: current
+        ? `${env.name} has no earlier successful deployment than the one running now (${current.sha.slice(0, 7)}): nothing to roll back to.`
+        : `${env.name} has no successful deployment on GitHub yet: nothing to roll back to.`,
+    };
+  }
+
+  const now = deps.now();
+  const confirmationId = deps.newConfirmationId();
+  const deployment = await deps.store.insertDeployment({
+    id: deps.newRequestId(),
+    environment: env.name,
+    action: 'rollback',
+    ref: target.sha,
+    sha: target.sha,
+    subject: commit?.subject ?? `deployment ${target.deploymentId} (commit details unavailable)`,
+    author: commit?.author ?? target.creator,
+    requesterId: actor.id,
+    requesterName: actor.name,
+    chatId: request.chatId,
+    messageId: null,
+    state: 'requested',
+    runId: null,
+    runUrl: null,
+    // aheadBy unknown: a rollback goes back, "N commits over" would mislead.
+    detail: {
+      ...emptyDetail(),
+      baseSha: current.sha,
+      confirmationId,
+      note: `Now running: ${current.sha.slice(0, 7)}${currentSubject ? ` "${currentSubject.slice(0, 80)}"` : ''}. Rolls back to ${target.sha.slice(0, 7)}, deployed successfully ${target.succeededAt.slice(0, 16).replace('T', ' ')} UTC.`,
+    },
+    createdAt: now,
+    dispatchedAt: null,
+    finishedAt: null,
+  });
+  await deps.audit.append(
+    auditRecord({
+      actor_id: actor.id,
+      actor_name: actor.name,
+      action: 'rollback_requested',
+      environment: env.name,
+      sha: target.sha,
+      request_id: deployment.id,
+      outcome: `awaiting_confirmation (from ${current.sha.slice(0, 7)})`,
+    }),
+  );
+  if (override && guard.overridden.length > 0) await auditOverride(deps, actor, deployment, override);
+  const confirmation: Confirmation = {
+    id: confirmationId,
+    kind: 'rollback',
+    deploymentId: deployment.id,
+    requesterId: actor.id,
+    chatId: request.chatId,
+    createdAt: now,
+    expiresAt: now + deps.confirmTtlMs,
+    usedAt: null,
+  };
+  await deps.store.insertConfirmation(confirmation);
+  return { kind: 'confirm', deployment, confirmation, current, target };
+}
