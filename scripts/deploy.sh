@@ -114,7 +114,9 @@ running_image() {
   for id in $ids; do
     [[ "$id" =~ ^[0-9a-f]{12,64}$ ]] || continue
     found="$(docker inspect --format '{{.Config.Image}}' "$id" 2>/dev/null || true)"
-    [ -n "$found" ] && break
+    # An image started by id (sha256:...) names nothing deploy.sh could start again.
+    [[ "$found" =~ $IMAGE_PATTERN ]] && break
+    found=""
   done
   if [ -z "$found" ] && [ -s "$state_dir/current" ]; then
     found="$(head -n 1 "$state_dir/current")"

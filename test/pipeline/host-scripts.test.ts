@@ -50,7 +50,8 @@ describe.skipIf(reason !== null)('host scripts over ssh', () => {
   let lab: ContainerLab | undefined;
   let ssh: SshServer | undefined;
   let appPort = 0;
-  const images: Record<'v1' | 'v2' | 'v3bad', string> = { v1: '', v2: '', v3bad: '' };
+  const images: Record<'v1' | 'v2' | 'v3bad' | 'review', string> = { v1: '', v2: '', v3bad: '', review: '' };
+  let reviewPort = 0;
   let healthUrl = '';
 
   const servedBody = async (): Promise<string> => {
@@ -102,8 +103,8 @@ describe.skipIf(reason !== null)('host scripts over ssh', () => {
     return { ...result, outputs };
   };
 
-  const stateOf = (): Record<string, string> => {
-    const stateDir = join(appDir, '.deploy', 'staging');
+  const stateOf = (environment = 'staging'): Record<string, string> => {
+    const stateDir = join(appDir, '.deploy', environment);
     return Object.fromEntries(
       readdirSync(stateDir)
         .filter((f) => f !== 'lock')
@@ -128,6 +129,14 @@ describe.skipIf(reason !== null)('host scripts over ssh', () => {
     images.v1 = await build('v1', true);
     images.v2 = await build('v2', true);
     images.v3bad = await build('v3bad', false);
+    reviewPort = await freePort();
+    images.review = await buildBusyboxImage(lab, dir, {
+      name: 'shop/app',
+      tag: 'review-bad',
+      port: reviewPort,
+      healthy: false,
+      body: 'review-bad',
+    });
     mkdirSync(appDir);
     // What the app's compose file on a host looks like: the image comes from APP_IMAGE.
     writeFileSync(
@@ -230,6 +239,21 @@ describe.skipIf(reason !== null)('host scripts over ssh', () => {
     const run = await deploy('deploy', images.v2, { DEPLOY_SSH_KNOWN_HOSTS: ssh?.wrongKnownHosts ?? '' });
     expect(run.code, run.output).toBe(255);
     expect(run.output).toMatch(/host key/i);
+    expect(stateOf()).toEqual(before);
+    expect(await servedBody()).toBe('200 v1');
+  }, 60_000);
+
+  it('a first deploy that is unhealthy has nothing to go back to: exit 5, other environments untouched', async () => {
+    const before = stateOf();
+    const run = await deploy('deploy', images.review, {
+      DEPLOY_ENVIRONMENT: 'review-1',
+      HEALTH_URL: `http://127.0.0.1:${reviewPort}/cgi-bin/health`,
+      HEALTH_TRIES: '2',
+    });
+    expect(run.code, run.output).toBe(5);
+    expect(run.outputs).toMatchObject({ result: 'failed-no-previous', previous_image: '', exit_code: '5' });
+    expect(stateOf('review-1').current).toBeUndefined();
+    expect(stateOf('review-1')['history.log']).toMatch(/\tunhealthy\n$/);
     expect(stateOf()).toEqual(before);
     expect(await servedBody()).toBe('200 v1');
   }, 60_000);
