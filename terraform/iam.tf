@@ -1,11 +1,17 @@
 locals {
   github_oidc_host = "token.actions.githubusercontent.com"
-  # Exact subjects of the deploy jobs (their `environment:`): branches, pull requests and
-  # other repositories cannot assume the role, only these two environments of this repository.
-  deploy_subjects = [
-    "repo:${var.github_repository}:environment:staging",
-    "repo:${var.github_repository}:environment:production",
-  ]
+  # Exact subjects that may assume the role: jobs running in the two environments of this
+  # repository, and the Resolve and Build jobs of deploy.yml, which run without `environment:`
+  # (one would create an extra GitHub deployment and ask production's reviewers twice) and so
+  # present the subject of the branch the workflow runs from. Pull requests, other branches and
+  # other repositories cannot assume it.
+  deploy_subjects = concat(
+    [
+      "repo:${var.github_repository}:environment:staging",
+      "repo:${var.github_repository}:environment:production",
+    ],
+    [for branch in var.github_build_branches : "repo:${var.github_repository}:ref:refs/heads/${branch}"],
+  )
   github_oidc_provider_arn = var.create_github_oidc_provider ? aws_iam_openid_connect_provider.github[0].arn : data.aws_iam_openid_connect_provider.github[0].arn
 }
 

@@ -20,6 +20,17 @@ variable "aws_region" {
   }
 }
 
+variable "github_build_branches" {
+  description = "Branches whose deploy.yml runs may assume the deploy role to look up and push images (Resolve and Build run without an environment): the default branch, plus develop when DEPLOY_ON_PUSH is on."
+  type        = list(string)
+  default     = ["main"]
+
+  validation {
+    condition     = length(var.github_build_branches) > 0 && alltrue([for b in var.github_build_branches : can(regex("^[A-Za-z0-9._/-]+$", b))])
+    error_message = "github_build_branches must list exact branch names (no wildcards), e.g. [\"main\"]."
+  }
+}
+
 variable "github_repository" {
   description = "The GitHub repository (owner/name) whose deploy workflow may assume the deploy role."
   type        = string

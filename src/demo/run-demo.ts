@@ -79,6 +79,32 @@ export async function runDemo(_options: { fast: boolean }): Promise<number> {
     });
   };
   const failures: string[] = [];
+  /** Ada asks, confirms, the reviewer approves on GitHub, and the run plays `plan`. Returns the run id. */
+  const deployToProduction = async (
+    plan: 'success' | 'health_fail_rollback',
+    expected: string,
+    seed: number,
+    after: number,
+  ) => {
+    const before = telegram.messages(ADA.id).filter((m) => m.from_bot).length;
+    await say(ADA, '/deploy production');
+    const ask = await waitFor(
+      () => telegram.messages(ADA.id).filter((m) => m.from_bot)[before],
+      'confirmation',
+    );
+    await printer.settle(service);
+    await press(ADA, ask.message_id, 'Deploy');
+    const run = await runFor(github, 'production', after);
+    const played = github.simulate(run.id, plan, { delayMs: 150, delivery: { duplicates: 0.3, seed } });
+    await waitFor(() => github.runs.get(run.id)?.pending, 'approval wait');
+    await printer.settle(service);
+    printer.note('lead-reviewer approves the deployment on GitHub');
+    github.approve(run.id);
+    await played;
+    await expectState(service, run.id, expected, failures);
+    await printer.settle(service);
+    return run.id;
+  };
   const started = Date.now();
   try {
     out('telegram-deploy-bot demo: the real bot against a simulated Telegram and GitHub (no network).');
@@ -112,29 +138,7 @@ export async function runDemo(_options: { fast: boolean }): Promise<number> {
       author: 'Sam Carter',
       login: 'sam',
     });
-    await say(ADA, '/deploy production');
-    const ask = await waitFor(
-      () =>
-        telegram
-          .messages(ADA.id)
-          .filter((m) => m.from_bot)
-          .at(-1),
-      'confirmation',
-    );
-    await printer.settle(service);
-    await press(ADA, ask.message_id, 'Deploy');
-    const production = await runFor(github, 'production');
-    const played = github.simulate(production.id, 'success', {
-      delayMs: 150,
-      delivery: { duplicates: 0.3, seed: 2 },
-    });
-    await waitFor(() => github.runs.get(production.id)?.pending, 'approval wait');
-    await printer.settle(service);
-    printer.note('lead-reviewer approves the deployment on GitHub');
-    github.approve(production.id);
-    await played;
-    await expectState(service, production.id, 'succeeded', failures);
-    await printer.settle(service);
+    const production = await deployToProduction('success', 'succeeded', 2, 0);
 
     printer.section('3. A production deploy whose health check fails: the pipeline rolls back');
     github.repo.commit({
@@ -143,28 +147,7 @@ export async function runDemo(_options: { fast: boolean }): Promise<number> {
       author: 'Ada Lovelace',
       login: 'ada',
     });
-    await say(ADA, '/deploy production');
-    const ask2 = await waitFor(
-      () =>
-        telegram
-          .messages(ADA.id)
-          .filter((m) => m.from_bot && m.message_id !== ask.message_id)
-          .at(-1),
-      'confirmation',
-    );
-    await printer.settle(service);
-    await press(ADA, ask2.message_id, 'Deploy');
-    const failing = await runFor(github, 'production', production.id);
-    const playing = github.simulate(failing.id, 'health_fail_rollback', {
-      delayMs: 150,
-      delivery: { duplicates: 0.3, seed: 3 },
-    });
-    await waitFor(() => github.runs.get(failing.id)?.pending, 'approval wait');
-    printer.note('lead-reviewer approves the deployment on GitHub');
-    github.approve(failing.id);
-    await playing;
-    await expectState(service, failing.id, 'rolled_back', failures);
-    await printer.settle(service);
+    await deployToProduction('health_fail_rollback', 'rolled_back', 3, production);
 
     printer.section('4. Eve, who has no role, tries to deploy');
     await say(EVE, '/deploy production');

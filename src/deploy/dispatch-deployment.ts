@@ -23,17 +23,7 @@ export async function dispatchDeployment(deps: DeployDeps, deploymentId: string)
   if (!claimed.changed) return { kind: 'skipped', deployment: claimed.record };
   const deployment = claimed.record;
   deps.onDeploymentChanged(deployment.id);
-  await deps.audit.append(
-    auditRecord({
-      actor_id: deployment.requesterId,
-      actor_name: deployment.requesterName,
-      action: `${deployment.action}_dispatch`,
-      environment: deployment.environment,
-      sha: deployment.sha,
-      request_id: deployment.id,
-      outcome: 'attempt',
-    }),
-  );
+  await auditDispatch(deps, deployment, 'dispatch', 'attempt');
   try {
     const run = await dispatchWorkflow(deps.github, deps.repo, {
       workflow: deps.config.github.workflow,
@@ -55,17 +45,7 @@ export async function dispatchDeployment(deps: DeployDeps, deploymentId: string)
       dispatchedAt: current.dispatchedAt ?? now,
     }));
     deps.onDeploymentChanged(record.id);
-    await deps.audit.append(
-      auditRecord({
-        actor_id: record.requesterId,
-        actor_name: record.requesterName,
-        action: `${record.action}_dispatched`,
-        environment: record.environment,
-        sha: record.sha,
-        request_id: record.id,
-        outcome: run.runId ? `run ${run.runId}` : 'run pending',
-      }),
-    );
+    await auditDispatch(deps, record, 'dispatched', run.runId ? `run ${run.runId}` : 'run pending');
     return { kind: 'dispatched', deployment: record };
   } catch (error) {
     if (!(error instanceof GitHubError)) throw error;
@@ -76,17 +56,21 @@ export async function dispatchDeployment(deps: DeployDeps, deploymentId: string)
       detail: { ...current.detail, note: error.userMessage },
     }));
     deps.onDeploymentChanged(record.id);
-    await deps.audit.append(
-      auditRecord({
-        actor_id: record.requesterId,
-        actor_name: record.requesterName,
-        action: `${record.action}_dispatched`,
-        environment: record.environment,
-        sha: record.sha,
-        request_id: record.id,
-        outcome: `error:${error.reason}`,
-      }),
-    );
+    await auditDispatch(deps, record, 'dispatched', `error:${error.reason}`);
     return { kind: 'failed', deployment: record, message: error.userMessage };
   }
+}
+
+function auditDispatch(deps: DeployDeps, record: DeploymentRecord, step: string, outcome: string) {
+  return deps.audit.append(
+    auditRecord({
+      actor_id: record.requesterId,
+      actor_name: record.requesterName,
+      action: `${record.action}_${step}`,
+      environment: record.environment,
+      sha: record.sha,
+      request_id: record.id,
+      outcome,
+    }),
+  );
 }

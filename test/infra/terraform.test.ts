@@ -261,17 +261,18 @@ describe('GitHub OIDC', () => {
           variable: 'token.actions.githubusercontent.com:aud',
           values: ['sts.amazonaws.com'],
         },
-        {
-          test: 'StringEquals',
-          variable: 'token.actions.githubusercontent.com:sub',
-          values: [
-            'repo:${var.github_repository}:environment:staging',
-            'repo:${var.github_repository}:environment:production',
-          ],
-        },
       ]),
     );
     expect(conditions).toHaveLength(2);
+    // The subjects: the two environments, and exact branch refs from a variable (no wildcard, no
+    // StringLike: a pattern would let any branch or pull request in).
+    const sub = conditions.find((c) => c.variable === 'token.actions.githubusercontent.com:sub');
+    expect(sub?.test).toBe('StringEquals');
+    const values = JSON.stringify(sub?.values);
+    expect(values).toContain('repo:${var.github_repository}:environment:staging');
+    expect(values).toContain('repo:${var.github_repository}:environment:production');
+    expect(values).toContain('repo:${var.github_repository}:ref:refs/heads/${branch}');
+    expect(values).not.toMatch(/\*|pull_request/);
   });
 
   it('the deploy role may push to the one ECR repository and nothing else', () => {
