@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { type ServerType, serve } from '@hono/node-server';
+import type { Update } from 'grammy/types';
 import { openAuditLog } from './audit.ts';
 import type { Config } from './config.ts';
 import { deriveCallbackKey } from './core/callback-data.ts';

@@ -7,6 +7,12 @@ import { trackExternalRun } from '../deploy/track-external-run.ts';
 import { requestIdFromTitle } from './dispatch-inputs.ts';
 import { type GitHubJob, type GitHubRun, jobEvent, runEvent } from './run-events-from-github.ts';
 import { fetchApproval, fetchFailureLog } from './run-lookups.ts';
+import {
+  deploymentStatusPayload,
+  repositoryPayload,
+  workflowJobPayload,
+  workflowRunPayload,
+} from './webhook-payloads.ts';
 
 export type Delivery = { id: string; name: string; payload: unknown };
 
@@ -25,15 +31,16 @@ export type DeliveryOutcome =
  * to its deployment (by run id, else by the `[request_id]` in the run's title), and applies the news.
  */
 export async function handleDelivery(deps: DeployDeps, delivery: Delivery): Promise<DeliveryOutcome> {
-  const payload = delivery.payload as Record<string, unknown>; // trust boundary: shape checked field by field below
-  const repository = payload.repository as { full_name?: string } | undefined;
+  const repository = repositoryPayload.safeParse(delivery.payload);
   const expected = `${deps.repo.owner}/${deps.repo.repo}`.toLowerCase();
-  if (repository?.full_name?.toLowerCase() !== expected) return 'other_repository';
+  if (!repository.success || repository.data.repository.full_name.toLowerCase() !== expected)
+    return 'other_repository';
   if (!(await deps.store.rememberDelivery('github', delivery.id, deps.now()))) return 'duplicate';
 
   if (delivery.name === 'workflow_run') {
-    const run = payload.workflow_run as GitHubRun | undefined;
-    if (!run || typeof run.id !== 'number') return 'ignored';
+    const parsed = workflowRunPayload.safeParse(delivery.payload);
+    if (!parsed.success) return 'ignored';
+    const run: GitHubRun = parsed.data.workflow_run;
     if (!isDeployWorkflow(run, deps.config.github.workflow)) return 'other_workflow';
     let record = await findRecord(deps, run.id, run.display_title);
     if (!record) record = await trackExternalRun(deps, run);
@@ -42,8 +49,9 @@ export async function handleDelivery(deps: DeployDeps, delivery: Delivery): Prom
     return 'applied';
   }
   if (delivery.name === 'workflow_job') {
-    const job = payload.workflow_job as GitHubJob | undefined;
-    if (!job || typeof job.run_id !== 'number') return 'ignored';
+    const parsed = workflowJobPayload.safeParse(delivery.payload);
+    if (!parsed.success) return 'ignored';
+    const job: GitHubJob = parsed.data.workflow_job;
     const record = await deps.store.findDeploymentByRunId(job.run_id);
     if (!record) return 'unknown_run';
     const events: RunEvent[] = [jobEvent(job)];
@@ -55,12 +63,10 @@ export async function handleDelivery(deps: DeployDeps, delivery: Delivery): Prom
     return 'applied';
   }
   if (delivery.name === 'deployment_status') {
-    const status = payload.deployment_status as
-      | { environment_url?: string | null; state?: string }
-      | undefined;
-    const run = payload.workflow_run as { id?: number } | undefined;
-    if (!status || typeof run?.id !== 'number') return 'ignored';
-    const record = await deps.store.findDeploymentByRunId(run.id);
+    const parsed = deploymentStatusPayload.safeParse(delivery.payload);
+    if (!parsed.success || !parsed.data.workflow_run) return 'ignored';
+    const status = parsed.data.deployment_status;
+    const record = await deps.store.findDeploymentByRunId(parsed.data.workflow_run.id);
     if (!record) return 'unknown_run';
     if (status.environment_url && /^https?:\/\//.test(status.environment_url)) {
       await follow(deps, record, [{ type: 'environment_url', url: status.environment_url }]);

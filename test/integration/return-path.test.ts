@@ -151,6 +151,61 @@ describe('return path: one live message per deployment', () => {
     expect(after?.version).toBe((record?.version ?? 0) + 1);
   });
 
+  it('answers signed deliveries it cannot use with 200 and changes nothing', async () => {
+    h = await startHarness();
+    const { messageId, runId } = await deployProduction(h);
+    await eventually(() => messageText(h, ADA.id, messageId).includes('Dispatched'), 15_000, 'dispatched');
+    const before = (await h.service.deps.store.listDeployments({ limit: 1 }))[0];
+    const bodies: Array<[string, unknown]> = [
+      [
+        'workflow_job',
+        {
+          action: 'completed',
+          workflow_job: { id: 'x', run_id: runId },
+          repository: { full_name: 'acme/shop' },
+        },
+      ],
+      [
+        'workflow_run',
+        { action: 'completed', workflow_run: { id: runId }, repository: { full_name: 'acme/shop' } },
+      ],
+      [
+        'workflow_run',
+        {
+          action: 'completed',
+          workflow_run: {
+            id: runId,
+            status: 'completed',
+            conclusion: 'success',
+            html_url: 'x',
+            updated_at: 'x',
+          },
+          repository: { full_name: 'other/repo' },
+        },
+      ],
+      ['deployment_status', { deployment_status: {}, repository: { full_name: 'acme/shop' } }],
+      ['ping', { zen: 'Keep it logically awesome.', repository: { full_name: 'acme/shop' } }],
+      ['workflow_run', [1, 2, 3]],
+      ['workflow_run', null],
+    ];
+    for (const [event, payload] of bodies) {
+      const body = JSON.stringify(payload);
+      const response = await fetch(`${h.service.url}/github/webhook`, {
+        method: 'POST',
+        headers: {
+          'x-github-event': event,
+          'x-github-delivery': crypto.randomUUID(),
+          'x-hub-signature-256': signWebhook(GITHUB_SECRET, body),
+        },
+        body,
+      });
+      expect(response.status).toBe(200);
+    }
+    const after = await h.service.deps.store.getDeployment(before?.id ?? '');
+    expect(after?.version).toBe(before?.version);
+    expect((await fetch(`${h.service.url}/healthz`)).status).toBe(200);
+  });
+
   it('reaches the final state through reconciliation when no webhook arrives', async () => {
     h = await startHarness({ env: { RECONCILE_INTERVAL_SECONDS: '5' } });
     await h.say(SAM, '/deploy staging');
