@@ -1,8 +1,9 @@
 import type { DeploymentRecord } from '../core/deployment.ts';
 import { isFinal } from '../core/deployment-state.ts';
 import { hasRole } from '../core/roles.ts';
-import { GitHubError, toGitHubError } from '../github/github-error.ts';
+import { GitHubError } from '../github/github-error.ts';
 import { type Actor, type DeployDeps, findEnvironment } from './deploy-deps.ts';
+import { type DeployedCommit, listDeployedCommits } from './deployed-commits.ts';
 
 export const DEFAULT_HISTORY = 10;
 export const MAX_HISTORY = 50;
@@ -33,12 +34,10 @@ export type HistoryOutcome =
     }
   | { kind: 'history'; environment: string; entries: HistoryEntry[] };
 
-type GitHubDeployment = { id: number; sha: string; ref: string; creator: string; createdAt: number };
-
 /**
  * `/history <env> [n]` (staging role): the last n deployments (default 10, at most 50) from GitHub's
- * Deployments API, merged with the bot's own records where they match (same SHA, dispatched before
- * GitHub created the deployment): those say who asked in Telegram and the run's duration. Bot runs
+ * Deployments API, merged with the bot's own records where they match (the same Actions run): those
+ * say who asked in Telegram, the commit deployed and the run's duration. Bot runs
  * that ended before the deploy job (a failed build, a cancel) have no GitHub deployment and are
  * listed from the bot's records.
  */
@@ -69,7 +68,7 @@ export async function deploymentHistory(
   }
   try {
     const [fromGitHub, ours] = await Promise.all([
-      listDeployments(deps, env.name, count),
+      listDeployedCommits(deps, env.name, { limit: count }),
       deps.store.listDeployments({ environment: env.name, limit: 200 }),
     ]);
     return { kind: 'history', environment: env.name, entries: merge(fromGitHub, ours, count) };
@@ -80,88 +79,19 @@ export async function deploymentHistory(
   }
 }
 
-type WithStatuses = GitHubDeployment & { outcome: string; endedAt: number | null };
-
-async function listDeployments(
-  deps: DeployDeps,
-  environment: string,
-  count: number,
-): Promise<WithStatuses[]> {
-  try {
-    const { data } = await deps.github.rest.repos.listDeployments({
-      ...deps.repo,
-      environment,
-      per_page: count,
-    });
-    const deployments = data.slice(0, count);
-    const result: WithStatuses[] = [];
-    // A few at a time: up to 50 status requests must not trip GitHub's secondary rate limit.
-    for (let i = 0; i < deployments.length; i += 8) {
-      const batch = deployments.slice(i, i + 8);
-      result.push(
-        ...(await Promise.all(
-          batch.map(async (d) => {
-            const { data: statuses } = await deps.github.rest.repos.listDeploymentStatuses({
-              ...deps.repo,
-              deployment_id: d.id,
-              per_page: 100,
-            });
-            return {
-              id: d.id,
-              sha: d.sha,
-              ref: d.ref,
-              creator: d.creator?.login ?? 'unknown',
-              createdAt: Date.parse(d.created_at),
-              ...outcomeOf(statuses),
-            };
-          }),
-        )),
-      );
-    }
-    return result;
-  } catch (error) {
-    throw toGitHubError(error, `deployments of ${environment}`);
-  }
-}
-
-/**
- * A deployment's outcome from all of its statuses (newest first, as GitHub lists them): a `success`
- * anywhere means it succeeded, even when a later `inactive` says a newer one replaced it.
- */
-function outcomeOf(statuses: Array<{ state: string; created_at: string }>): {
-  outcome: string;
-  endedAt: number | null;
-} {
-  const success = statuses.find((s) => s.state === 'success');
-  if (success) return { outcome: 'succeeded', endedAt: Date.parse(success.created_at) };
-  const failed = statuses.find((s) => s.state === 'failure' || s.state === 'error');
-  if (failed)
-    return { outcome: failed.state === 'error' ? 'error' : 'failed', endedAt: Date.parse(failed.created_at) };
-  const latest = statuses[0]?.state;
-  if (latest === 'inactive') return { outcome: 'inactive', endedAt: null };
-  return { outcome: latest ? latest.replace('_', ' ') : 'pending', endedAt: null };
-}
-
-function merge(fromGitHub: WithStatuses[], ours: DeploymentRecord[], count: number): HistoryEntry[] {
+function merge(fromGitHub: DeployedCommit[], ours: DeploymentRecord[], count: number): HistoryEntry[] {
   const used = new Set<string>();
   const entries: HistoryEntry[] = fromGitHub.map((d) => {
-    // The bot's record for the same commit dispatched most recently before GitHub created the deployment.
-    const match = ours
-      .filter(
-        (r) =>
-          !used.has(r.id) &&
-          r.sha === d.sha &&
-          r.dispatchedAt !== null &&
-          r.dispatchedAt <= d.createdAt + 60_000,
-      )
-      .sort((a, b) => (b.dispatchedAt ?? 0) - (a.dispatchedAt ?? 0))[0];
+    const match = d.record;
     if (match) used.add(match.id);
     const botDuration =
-      match?.finishedAt != null && match.dispatchedAt !== null ? match.finishedAt - match.dispatchedAt : null;
+      match && match.finishedAt !== null && match.dispatchedAt !== null
+        ? match.finishedAt - match.dispatchedAt
+        : null;
     return {
       sha: d.sha,
       subject: match?.subject ?? null,
-      ref: match?.ref ?? d.ref,
+      ref: d.ref,
       by: match ? match.requesterName : d.creator,
       // The bot knows more than GitHub about how a run ended (rolled back, cancelled).
       outcome: match && isFinal(match.state) ? match.state.replace('_', ' ') : d.outcome,
@@ -175,6 +105,8 @@ function merge(fromGitHub: WithStatuses[], ours: DeploymentRecord[], count: numb
   for (const r of ours) {
     if (used.has(r.id) || r.dispatchedAt === null || r.finishedAt === null || r.dispatchedAt < oldest)
       continue;
+    // A finished run the bot dispatched that GitHub has no deployment for: it ended before the deploy job.
+    if (fromGitHub.some((d) => d.runId !== null && d.runId === r.runId)) continue;
     entries.push({
       sha: r.sha,
       subject: r.subject,

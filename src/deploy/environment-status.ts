@@ -1,12 +1,12 @@
 import type { EnvironmentSpec } from '../config.ts';
 import type { DeploymentRecord } from '../core/deployment.ts';
 import { hasRole } from '../core/roles.ts';
-import { currentDeployment } from '../github/deployments.ts';
 import { toGitHubError } from '../github/github-error.ts';
 import { getCommit } from '../github/resolve-ref.ts';
 import type { EnvironmentLock } from '../store/store.ts';
 import { findInFlight } from './cancel-run.ts';
 import type { Actor, DeployDeps } from './deploy-deps.ts';
+import { listDeployedCommits } from './deployed-commits.ts';
 import { type HealthProbe, probeHealth } from './probe-health.ts';
 
 /** What runs in an environment now, per GitHub's Deployments API (so deploys made without the bot count). */
@@ -68,20 +68,17 @@ async function deployedNow(
   environment: string,
 ): Promise<{ current: CurrentDeployment | null; currentError: string | null }> {
   try {
-    const latest = await currentDeployment(deps.github, deps.repo, environment);
+    const [latest] = await listDeployedCommits(deps, environment, { limit: 1, successfulOnly: true });
     if (!latest) return { current: null, currentError: null };
-    const [commit, ours] = await Promise.all([
-      getCommit(deps.github, deps.repo, latest.sha).catch(() => null),
-      deps.store.listDeployments({ environment, states: ['succeeded'], limit: 50 }),
-    ]);
-    const match = ours.find((d) => d.sha === latest.sha && d.requesterId !== null);
+    const commit = await getCommit(deps.github, deps.repo, latest.sha).catch(() => null);
+    const ours = latest.record;
     return {
       current: {
         sha: latest.sha,
-        subject: commit?.subject ?? match?.subject ?? null,
-        at: latest.succeededAt,
-        by: match ? match.requesterName : latest.creator,
-        source: match ? 'telegram' : 'github',
+        subject: commit?.subject ?? ours?.subject ?? null,
+        at: new Date(latest.endedAt ?? latest.createdAt).toISOString(),
+        by: ours ? ours.requesterName : latest.creator,
+        source: ours ? 'telegram' : 'github',
       },
       currentError: null,
     };

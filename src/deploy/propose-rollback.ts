@@ -1,12 +1,12 @@
 import { type DeploymentRecord, emptyDetail } from '../core/deployment.ts';
 import { hasRole } from '../core/roles.ts';
-import { listSuccessfulDeployments, type SuccessfulDeployment } from '../github/deployments.ts';
 import { GitHubError } from '../github/github-error.ts';
 import { getCommit } from '../github/resolve-ref.ts';
 import type { Confirmation } from '../store/store.ts';
 import { findInFlight } from './cancel-run.ts';
 import { type Actor, auditRecord, type DeployDeps, findEnvironment } from './deploy-deps.ts';
 import { auditOverride, checkGuards, type GuardRefusal, splitOverride } from './deploy-guards.ts';
+import { type DeployedCommit, listDeployedCommits } from './deployed-commits.ts';
 
 export type RollbackRefusal =
   | 'usage'
@@ -24,8 +24,8 @@ export type RollbackOutcome =
       kind: 'confirm';
       deployment: DeploymentRecord;
       confirmation: Confirmation;
-      current: SuccessfulDeployment;
-      target: SuccessfulDeployment;
+      current: DeployedCommit;
+      target: DeployedCommit;
     };
 
 export type RollbackRequest = {
@@ -84,15 +84,15 @@ export async function proposeRollback(deps: DeployDeps, request: RollbackRequest
     };
   }
 
-  let current: SuccessfulDeployment | undefined;
-  let target: SuccessfulDeployment | undefined;
+  let current: DeployedCommit | undefined;
+  let target: DeployedCommit | undefined;
   let commit: { subject: string; author: string } | null = null;
   let currentSubject: string | null = null;
   try {
-    let successful = await listSuccessfulDeployments(deps.github, deps.repo, env.name, 2);
+    let successful = await listDeployedCommits(deps, env.name, { limit: 2, successfulOnly: true });
     current = successful[0];
     if (current && successful[1]?.sha === current.sha)
-      successful = await listSuccessfulDeployments(deps.github, deps.repo, env.name, 10);
+      successful = await listDeployedCommits(deps, env.name, { limit: 10, successfulOnly: true });
     target = successful.find((d) => d.sha !== current?.sha);
     if (current && target) {
       // Context for the confirmation only: a commit GitHub cannot show does not stop a rollback.
@@ -139,7 +139,7 @@ export async function proposeRollback(deps: DeployDeps, request: RollbackRequest
       ...emptyDetail(),
       baseSha: current.sha,
       confirmationId,
-      note: `Now running: ${current.sha.slice(0, 7)}${currentSubject ? ` "${currentSubject.slice(0, 80)}"` : ''}. Rolls back to ${target.sha.slice(0, 7)}, deployed successfully ${target.succeededAt.slice(0, 16).replace('T', ' ')} UTC.`,
+      note: `Now running: ${current.sha.slice(0, 7)}${currentSubject ? ` "${currentSubject.slice(0, 80)}"` : ''}. Rolls back to ${target.sha.slice(0, 7)}, deployed successfully ${new Date(target.endedAt ?? target.createdAt).toISOString().slice(0, 16).replace('T', ' ')} UTC.`,
     },
     createdAt: now,
     dispatchedAt: null,
