@@ -50,7 +50,10 @@ export async function environmentStatus(deps: DeployDeps, actor: Actor): Promise
 async function statusOf(deps: DeployDeps, env: EnvironmentSpec): Promise<EnvironmentStatus> {
   const probe = deps.probeHealth ?? ((url: string) => probeHealth(url));
   const [deployed, health, inFlight, lock] = await Promise.all([
-    deployedNow(deps, env.name),
+    withDeadline(deployedNow(deps, env.name), GITHUB_DEADLINE_MS, {
+      current: null,
+      currentError: 'GitHub did not answer in time',
+    }),
     env.healthUrl
       ? probe(env.healthUrl).then((result) => {
           deps.onHealth?.(env.name, result.up);
@@ -61,6 +64,17 @@ async function statusOf(deps: DeployDeps, env: EnvironmentSpec): Promise<Environ
     deps.store.getLock(env.name, deps.now()),
   ]);
   return { name: env.name, ...deployed, health, inFlight: inFlight ?? null, lock };
+}
+
+/** /status waits this long for GitHub; a slow GitHub makes one line "unknown", not the answer late. */
+const GITHUB_DEADLINE_MS = 4000;
+
+function withDeadline<T>(work: Promise<T>, ms: number, fallback: T): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<T>((resolve) => {
+    timer = setTimeout(() => resolve(fallback), ms);
+  });
+  return Promise.race([work, late]).finally(() => clearTimeout(timer));
 }
 
 async function deployedNow(

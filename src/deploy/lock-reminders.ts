@@ -18,10 +18,15 @@ export async function remindLockOwners(deps: DeployDeps): Promise<number> {
     if (!(await deps.store.markLockReminded(lock.environment, lock.createdAt, now))) continue;
     const zone = findEnvironment(deps.config, lock.environment)?.windows?.timezone ?? 'UTC';
     const minutes = Math.max(1, Math.round((lock.expiresAt - now) / 60_000));
-    await deps.sendTo(
-      lock.ownerId,
-      `⏰ Your lock on ${lock.environment} (${lock.reason}) expires in about ${minutes} min, at ${formatInZone(lock.expiresAt, zone)}. To keep deployments stopped longer: /unlock ${lock.environment}, then /lock ${lock.environment} <duration> <reason>.`,
-    );
+    try {
+      await deps.sendTo(
+        lock.ownerId,
+        `⏰ Your lock on ${lock.environment} (${lock.reason}) expires in about ${minutes} min, at ${formatInZone(lock.expiresAt, zone)}. To keep deployments stopped longer: /unlock ${lock.environment}, then /lock ${lock.environment} <duration> <reason>.`,
+      );
+    } catch {
+      // The owner may never have opened a private chat with the bot (Telegram 403): nothing to do.
+      continue;
+    }
     sent++;
   }
   return sent;

@@ -3,12 +3,13 @@ import { type DeploymentRecord, emptyDetail } from '../core/deployment.ts';
 import { checkRef } from '../core/ref.ts';
 import { allowedRefKinds, describeRefRules } from '../core/ref-policy.ts';
 import { hasRole } from '../core/roles.ts';
-import { commitsAhead, currentDeployment } from '../github/deployments.ts';
+import { commitsAhead } from '../github/deployments.ts';
 import { GitHubError } from '../github/github-error.ts';
 import { resolveRef } from '../github/resolve-ref.ts';
 import type { Confirmation } from '../store/store.ts';
 import { type Actor, auditRecord, type DeployDeps, findEnvironment } from './deploy-deps.ts';
 import { auditOverride, checkGuards, type GuardRefusal, splitOverride } from './deploy-guards.ts';
+import { listDeployedCommits } from './deployed-commits.ts';
 
 /** Why a /deploy was refused: stable codes (tests and the audit use them), with a sentence for the chat. */
 export type RequestRefusal =
@@ -95,7 +96,8 @@ export async function requestDeployment(deps: DeployDeps, request: DeployRequest
   let baseSha: string | null = null;
   let aheadBy: number | null = null;
   try {
-    const current = await currentDeployment(deps.github, deps.repo, env.name);
+    // The commit really deployed, not the run's own (deploy.yml runs from the default branch).
+    const [current] = await listDeployedCommits(deps, env.name, { limit: 1, successfulOnly: true });
     baseSha = current?.sha ?? null;
     if (current && current.sha !== commit.sha)
       aheadBy = await commitsAhead(deps.github, deps.repo, current.sha, commit.sha);
