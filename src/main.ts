@@ -138,6 +138,14 @@ export async function startService(config: Readonly<Config>, options: ServiceOpt
   // getMe now, not on the first update: a wrong token stops the start, and no request waits for it.
   await bot.init();
 
+  const pending = new Set<Promise<unknown>>();
+  const defer = (what: string, task: () => Promise<unknown>) => {
+    const running = task()
+      .catch((error) => log.warn({ err: error, what }, 'follow-up failed; reconciliation will retry'))
+      .finally(() => pending.delete(running));
+    pending.add(running);
+  };
+
   const app = createApp({
     metrics,
     ping: () => store.ping(),
@@ -156,7 +164,7 @@ export async function startService(config: Readonly<Config>, options: ServiceOpt
           github: {
             secret: config.github.webhookSecret,
             handleDelivery: async (delivery) => {
-              const outcome = await handleDelivery(deps, delivery);
+              const outcome = await handleDelivery(deps, delivery, defer);
               log.debug({ delivery: delivery.id, event: delivery.name, outcome }, 'github delivery');
             },
           },
@@ -233,8 +241,9 @@ export async function startService(config: Readonly<Config>, options: ServiceOpt
       clearInterval(timer);
       clearInterval(reminderTimer);
       if (bot.isRunning()) await bot.stop();
-      outbox.close();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      await Promise.race([Promise.allSettled(pending), new Promise((resolve) => setTimeout(resolve, 5000))]);
+      outbox.close();
       await audit.close();
       await store.close();
     },

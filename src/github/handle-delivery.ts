@@ -16,6 +16,13 @@ import {
 
 export type Delivery = { id: string; name: string; payload: unknown };
 
+/**
+ * Runs a follow-up that calls GitHub (reviewers, a failed job's log) after the delivery is answered:
+ * GitHub gives a webhook 10 s, and a slow API must not make it count the delivery as failed. A
+ * follow-up that fails is repeated by reconciliation.
+ */
+export type Defer = (what: string, task: () => Promise<unknown>) => void;
+
 /** What happened to a delivery: stable codes for logs and tests. */
 export type DeliveryOutcome =
   | 'applied'
@@ -30,7 +37,11 @@ export type DeliveryOutcome =
  * `X-GitHub-Delivery`) and deliveries for other repositories or workflows cheaply, matches the run
  * to its deployment (by run id, else by the `[request_id]` in the run's title), and applies the news.
  */
-export async function handleDelivery(deps: DeployDeps, delivery: Delivery): Promise<DeliveryOutcome> {
+export async function handleDelivery(
+  deps: DeployDeps,
+  delivery: Delivery,
+  defer: Defer,
+): Promise<DeliveryOutcome> {
   const repository = repositoryPayload.safeParse(delivery.payload);
   const expected = `${deps.repo.owner}/${deps.repo.repo}`.toLowerCase();
   if (!repository.success || repository.data.repository.full_name.toLowerCase() !== expected)
@@ -45,7 +56,8 @@ export async function handleDelivery(deps: DeployDeps, delivery: Delivery): Prom
     let record = await findRecord(deps, run.id, run.display_title);
     if (!record) record = await trackExternalRun(deps, run);
     if (!record) return 'unknown_run';
-    await follow(deps, record, [runEvent(run)]);
+    const updated = await applyEvents(deps, record.id, [runEvent(run)]);
+    defer(`log of run ${run.id}`, () => fetchLogIfFailed(deps, updated));
     return 'applied';
   }
   if (delivery.name === 'workflow_job') {
@@ -54,12 +66,14 @@ export async function handleDelivery(deps: DeployDeps, delivery: Delivery): Prom
     const job: GitHubJob = parsed.data.workflow_job;
     const record = await deps.store.findDeploymentByRunId(job.run_id);
     if (!record) return 'unknown_run';
-    const events: RunEvent[] = [jobEvent(job)];
+    const updated = await applyEvents(deps, record.id, [jobEvent(job)]);
     if (job.status === 'waiting') {
-      const approval = await fetchApproval(deps.github, deps.repo, job.run_id, record.runUrl);
-      if (approval) events.push(approval);
+      defer(`reviewers of run ${job.run_id}`, async () => {
+        const approval = await fetchApproval(deps.github, deps.repo, job.run_id, record.runUrl);
+        if (approval) await applyEvents(deps, record.id, [approval]);
+      });
     }
-    await follow(deps, record, events);
+    defer(`log of run ${job.run_id}`, () => fetchLogIfFailed(deps, updated));
     return 'applied';
   }
   if (delivery.name === 'deployment_status') {
@@ -69,7 +83,7 @@ export async function handleDelivery(deps: DeployDeps, delivery: Delivery): Prom
     const record = await deps.store.findDeploymentByRunId(parsed.data.workflow_run.id);
     if (!record) return 'unknown_run';
     if (status.environment_url && /^https?:\/\//.test(status.environment_url)) {
-      await follow(deps, record, [{ type: 'environment_url', url: status.environment_url }]);
+      await applyEvents(deps, record.id, [{ type: 'environment_url', url: status.environment_url }]);
     }
     return 'applied';
   }
@@ -78,7 +92,7 @@ export async function handleDelivery(deps: DeployDeps, delivery: Delivery): Prom
 
 /**
  * Applies events to a record, then fetches what the new state calls for: the failed job's log tail
- * once the run failed. Shared by webhooks and reconciliation.
+ * once the run failed. Used by reconciliation, which polls anyway and can wait for GitHub.
  */
 export async function follow(
   deps: DeployDeps,
@@ -86,13 +100,20 @@ export async function follow(
   events: RunEvent[],
 ): Promise<DeploymentRecord> {
   const updated = await applyEvents(deps, record.id, events);
+  return (await fetchLogIfFailed(deps, updated)) ?? updated;
+}
+
+/** Once a run failed and its jobs are known, the failed job's log tail (fetched once). */
+async function fetchLogIfFailed(
+  deps: DeployDeps,
+  record: DeploymentRecord,
+): Promise<DeploymentRecord | null> {
   const failed =
-    updated.state === 'failed' || updated.state === 'rolled_back' || updated.state === 'rollback_failed';
-  if (failed && updated.finishedAt !== null && !updated.detail.failure) {
-    const log = await fetchFailureLog(deps.github, deps.repo, updated.detail.jobs);
-    if (log) return applyEvents(deps, record.id, [log]);
-  }
-  return updated;
+    record.state === 'failed' || record.state === 'rolled_back' || record.state === 'rollback_failed';
+  if (!failed || record.finishedAt === null || record.detail.failure) return null;
+  if (!record.detail.jobs.some((j) => j.status === 'completed' && j.conclusion === 'failure')) return null;
+  const log = await fetchFailureLog(deps.github, deps.repo, record.detail.jobs);
+  return log ? applyEvents(deps, record.id, [log]) : null;
 }
 
 /** The deployment a run belongs to: by run id, else by the request id in its title (and then pinned). */
