@@ -88,7 +88,12 @@ describe('updates the bot does not expect', () => {
       `There is no environment "${'x'.repeat(40)}…". Environments: staging, production.`,
       'There is no environment "produc tion". Environments: staging, production.',
     ]);
-    expect(h.telegram.answeredCallbacks.map((a) => a.text)).toEqual(['This button does not belong here.']);
+    // The fake never issued query "q1" (the update was built by hand), so it refuses the answer; what
+    // counts is that the bot answered, and with what.
+    const answers = h.telegram.calls
+      .filter((c) => c.method === 'answerCallbackQuery')
+      .map((c) => c.params.text);
+    expect(answers).toEqual(['This button does not belong here.']);
     expect((await fetch(`${h.service.url}/healthz`)).status).toBe(200);
   });
 });
