@@ -495,7 +495,8 @@ describe('roles', () => {
     expect(help).not.toContain('/lock');
     const adminHelp = await ask(h, ADA, '/help');
     expect(adminHelp).toContain('/rollback');
-    expect(adminHelp).toContain('--force &lt;reason&gt;'.replace('&lt;', '<').replace('&gt;', '>'));
+    expect(adminHelp).toContain('/deploy <env> [ref] [--force <reason>]');
+    expect(adminHelp).toContain('/lock <env> [duration] [reason]');
     const audit = await h.audit();
     expect(audit.filter((a) => a.outcome === 'unauthorised')).toHaveLength(6);
     expect(audit.filter((a) => a.outcome === 'forbidden' && a.actor_id === SAM.id)).toHaveLength(4);
