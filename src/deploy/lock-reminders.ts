@@ -5,7 +5,8 @@ import { type DeployDeps, findEnvironment } from './deploy-deps.ts';
 export const REMIND_BEFORE_MS = 10 * 60_000;
 
 /**
- * Reminds each lock's owner, once, about ten minutes before the lock expires (a message to the
+ * Reminds each lock's owner, once, about ten minutes before the lock expires (locks of ten minutes
+ * or less are not reminded; a message to the
  * owner's private chat: a user's private chat id is their user id). `markLockReminded` is atomic, so
  * with several instances only one sends it. Returns how many reminders were sent.
  */
@@ -15,6 +16,8 @@ export async function remindLockOwners(deps: DeployDeps): Promise<number> {
   let sent = 0;
   for (const lock of await deps.store.listLocks(now)) {
     if (lock.remindedAt !== null || lock.expiresAt - now > REMIND_BEFORE_MS) continue;
+    // A lock of ten minutes or less would be "reminded" as soon as it is taken: noise.
+    if (lock.expiresAt - lock.createdAt <= REMIND_BEFORE_MS) continue;
     if (!(await deps.store.markLockReminded(lock.environment, lock.createdAt, now))) continue;
     const zone = findEnvironment(deps.config, lock.environment)?.windows?.timezone ?? 'UTC';
     const minutes = Math.max(1, Math.round((lock.expiresAt - now) / 60_000));
