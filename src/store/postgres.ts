@@ -1,16 +1,17 @@
 import { createHash } from 'node:crypto';
 import pg from 'pg';
 import type { DeploymentPatch, DeploymentRecord, NewDeployment } from '../core/deployment.ts';
+import { describePostgresUrl, type PostgresTarget } from './describe-postgres-url.ts';
 import { postgresMigrations } from './migrations.ts';
 import {
   checkInt,
-  checkIntOrNull,
   confirmationFromRow,
+  consumeRefusal,
   deploymentFromRow,
-  encodeDetail,
   lockFromRow,
   patchAssignments,
   type Row,
+  releasedLock,
   resolveLimit,
   storableText,
 } from './rows.ts';
@@ -23,6 +24,7 @@ import type {
   Store,
 } from './store.ts';
 import { StoreError } from './store.ts';
+import { confirmationParams, deploymentParams, LOCK_TAKEOVER, lockParams } from './store-params.ts';
 
 /** Options of {@link openPostgresStore}. */
 export type PostgresStoreOptions = {
@@ -47,7 +49,7 @@ type Param = string | number | null | readonly string[];
 export async function openPostgresStore(url: string, options: PostgresStoreOptions = {}): Promise<Store> {
   const schema = options.schema ?? 'public';
   if (!SCHEMA_NAME.test(schema)) throw new RangeError(`not a usable PostgreSQL schema name: ${schema}`);
-  const target = describeUrl(url);
+  const target = describePostgresUrl(url);
   const pool = new pg.Pool({
     connectionString: url,
     max: 10,
@@ -67,35 +69,6 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
     throw error;
   }
   return store;
-}
-
-/**
- * `postgres://user@host:port/db`, without the password, and a function that removes the password
- * from any text (driver messages should not contain it, but this store promises it).
- * @throws {StoreError} code `unavailable` when `url` is not a URL (without echoing it).
- */
-function describeUrl(url: string): { text: string; redact(message: string): string } {
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    throw new StoreError('unavailable', 'the PostgreSQL URL is not a valid URL');
-  }
-  const secrets = [parsed.password, safeDecode(parsed.password)].filter((s) => s.length > 0);
-  const user = parsed.username === '' ? '' : `${parsed.username}@`;
-  const text = `${parsed.protocol}//${user}${parsed.host}${parsed.pathname}`;
-  return {
-    text,
-    redact: (message) => secrets.reduce((m, secret) => m.replaceAll(secret, '***'), message),
-  };
-}
-
-function safeDecode(text: string): string {
-  try {
-    return decodeURIComponent(text);
-  } catch {
-    return text;
-  }
 }
 
 function messageOf(error: unknown): string {
@@ -120,10 +93,10 @@ class PostgresStore implements Store {
   readonly #schema: string;
   /** The schema, quoted for SQL. */
   readonly #s: string;
-  readonly #target: { text: string; redact(message: string): string };
+  readonly #target: PostgresTarget;
   #closed = false;
 
-  constructor(pool: pg.Pool, schema: string, target: { text: string; redact(message: string): string }) {
+  constructor(pool: pg.Pool, schema: string, target: PostgresTarget) {
     this.#pool = pool;
     this.#schema = schema;
     this.#s = `"${schema}"`;
@@ -216,26 +189,7 @@ class PostgresStore implements Store {
          dispatched_at, finished_at, version, delivered_version)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $16, $17, $18, 1, 0)
        RETURNING *`,
-      [
-        storableText(d.id),
-        storableText(d.environment),
-        d.action,
-        storableText(d.ref),
-        storableText(d.sha),
-        storableText(d.subject),
-        storableText(d.author),
-        checkIntOrNull('requesterId', d.requesterId),
-        storableText(d.requesterName),
-        checkIntOrNull('chatId', d.chatId),
-        checkIntOrNull('messageId', d.messageId),
-        d.state,
-        checkIntOrNull('runId', d.runId),
-        d.runUrl === null ? null : storableText(d.runUrl),
-        encodeDetail(d.detail),
-        checkInt('createdAt', d.createdAt),
-        checkIntOrNull('dispatchedAt', d.dispatchedAt),
-        checkIntOrNull('finishedAt', d.finishedAt),
-      ],
+      deploymentParams(d),
     );
     if (row === undefined) throw new StoreError('unavailable', `insert deployment ${d.id} returned nothing`);
     return deploymentFromRow(row);
@@ -328,16 +282,7 @@ class PostgresStore implements Store {
       `insert confirmation ${c.id}`,
       `INSERT INTO ${this.#s}.confirmations (id, kind, deployment_id, requester_id, chat_id, created_at, expires_at, used_at)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-      [
-        storableText(c.id),
-        c.kind,
-        storableText(c.deploymentId),
-        checkInt('requesterId', c.requesterId),
-        checkInt('chatId', c.chatId),
-        checkInt('createdAt', c.createdAt),
-        checkInt('expiresAt', c.expiresAt),
-        checkIntOrNull('usedAt', c.usedAt),
-      ],
+      confirmationParams(c),
     );
   }
 
@@ -363,8 +308,7 @@ class PostgresStore implements Store {
       `SELECT used_at FROM ${this.#s}.confirmations WHERE id = $1`,
       [key],
     );
-    if (row === undefined) return { ok: false, reason: 'unknown' };
-    return { ok: false, reason: row.used_at !== null ? 'used' : 'expired' };
+    return consumeRefusal(row);
   }
 
   async rememberDelivery(source: 'telegram' | 'github', key: string, now: number): Promise<boolean> {
@@ -405,16 +349,7 @@ class PostgresStore implements Store {
   }
 
   async acquireLock(lock: EnvironmentLock, now: number): Promise<AcquireLockResult> {
-    const params: Param[] = [
-      storableText(lock.environment),
-      checkInt('ownerId', lock.ownerId),
-      storableText(lock.ownerName),
-      storableText(lock.reason),
-      checkInt('createdAt', lock.createdAt),
-      checkInt('expiresAt', lock.expiresAt),
-      checkIntOrNull('remindedAt', lock.remindedAt),
-      checkInt('now', now),
-    ];
+    const params = lockParams(lock, now);
     const what = `acquire lock ${lock.environment}`;
     // The upsert replaces only an expired lock. When it changes nothing the holder is read next; if
     // another instance released it in between, try again (a release cannot repeat forever).
@@ -423,9 +358,7 @@ class PostgresStore implements Store {
         what,
         `INSERT INTO ${this.#s}.locks AS l (environment, owner_id, owner_name, reason, created_at, expires_at, reminded_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7)
-         ON CONFLICT (environment) DO UPDATE SET owner_id = excluded.owner_id, owner_name = excluded.owner_name,
-           reason = excluded.reason, created_at = excluded.created_at, expires_at = excluded.expires_at,
-           reminded_at = excluded.reminded_at
+         ON CONFLICT (environment) DO UPDATE SET ${LOCK_TAKEOVER}
          WHERE l.expires_at <= $8
          RETURNING *`,
         params,
@@ -446,9 +379,7 @@ class PostgresStore implements Store {
       `DELETE FROM ${this.#s}.locks WHERE environment = $1 RETURNING *`,
       [storableText(environment)],
     );
-    if (row === undefined) return null;
-    const lock = lockFromRow(row);
-    return lock.expiresAt > now ? lock : null;
+    return releasedLock(row, now);
   }
 
   async markLockReminded(environment: string, createdAt: number, now: number): Promise<boolean> {

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { DeploymentDetail, DeploymentPatch, DeploymentRecord } from '../core/deployment.ts';
 import { DEPLOYMENT_STATES } from '../core/deployment-state.ts';
-import type { Confirmation, EnvironmentLock } from './store.ts';
+import type { Confirmation, ConsumeResult, EnvironmentLock } from './store.ts';
 import { StoreError } from './store.ts';
 
 /**
@@ -254,4 +254,23 @@ export function lockFromRow(row: Row): EnvironmentLock {
     expiresAt: int(t, row, 'expires_at'),
     remindedAt: intOrNull(t, row, 'reminded_at'),
   };
+}
+
+/**
+ * The answer to a consume whose claiming UPDATE matched nothing, from the confirmation's row read
+ * next (`undefined` when there is none: confirmations are never deleted, so it was never issued).
+ */
+export function consumeRefusal(row: Row | undefined): ConsumeResult {
+  if (row === undefined) return { ok: false, reason: 'unknown' };
+  return { ok: false, reason: row.used_at !== null ? 'used' : 'expired' };
+}
+
+/**
+ * What `releaseLock` returns for the row it deleted: the lock only while it still held at `now`.
+ * @throws {StoreError} code `corrupt` when the row does not parse.
+ */
+export function releasedLock(row: Row | undefined, now: number): EnvironmentLock | null {
+  if (row === undefined) return null;
+  const lock = lockFromRow(row);
+  return lock.expiresAt > now ? lock : null;
 }

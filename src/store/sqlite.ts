@@ -3,13 +3,13 @@ import type { DeploymentPatch, DeploymentRecord, NewDeployment } from '../core/d
 import { SQLITE_MIGRATIONS } from './migrations.ts';
 import {
   checkInt,
-  checkIntOrNull,
   confirmationFromRow,
+  consumeRefusal,
   deploymentFromRow,
-  encodeDetail,
   lockFromRow,
   patchAssignments,
   type Row,
+  releasedLock,
   resolveLimit,
   storableText,
 } from './rows.ts';
@@ -22,6 +22,7 @@ import type {
   Store,
 } from './store.ts';
 import { StoreError } from './store.ts';
+import { confirmationParams, deploymentParams, LOCK_TAKEOVER, lockParams } from './store-params.ts';
 
 /** How long a statement waits for another connection's write lock before failing as `unavailable`. */
 const BUSY_TIMEOUT_MS = 5_000;
@@ -172,26 +173,7 @@ class SqliteStore implements Store {
   }
 
   async insertDeployment(d: NewDeployment): Promise<DeploymentRecord> {
-    const params: SQLInputValue[] = [
-      storableText(d.id),
-      storableText(d.environment),
-      d.action,
-      storableText(d.ref),
-      storableText(d.sha),
-      storableText(d.subject),
-      storableText(d.author),
-      checkIntOrNull('requesterId', d.requesterId),
-      storableText(d.requesterName),
-      checkIntOrNull('chatId', d.chatId),
-      checkIntOrNull('messageId', d.messageId),
-      d.state,
-      checkIntOrNull('runId', d.runId),
-      d.runUrl === null ? null : storableText(d.runUrl),
-      encodeDetail(d.detail),
-      checkInt('createdAt', d.createdAt),
-      checkIntOrNull('dispatchedAt', d.dispatchedAt),
-      checkIntOrNull('finishedAt', d.finishedAt),
-    ];
+    const params = deploymentParams(d);
     const row = this.#guard(`insert deployment ${d.id}`, () =>
       this.#get(
         `INSERT INTO deployments (id, environment, action, ref, sha, subject, author, requester_id,
@@ -285,16 +267,7 @@ class SqliteStore implements Store {
   }
 
   async insertConfirmation(c: Confirmation): Promise<void> {
-    const params: SQLInputValue[] = [
-      storableText(c.id),
-      c.kind,
-      storableText(c.deploymentId),
-      checkInt('requesterId', c.requesterId),
-      checkInt('chatId', c.chatId),
-      checkInt('createdAt', c.createdAt),
-      checkInt('expiresAt', c.expiresAt),
-      checkIntOrNull('usedAt', c.usedAt),
-    ];
+    const params = confirmationParams(c);
     this.#guard(`insert confirmation ${c.id}`, () =>
       this.#run(
         `INSERT INTO confirmations (id, kind, deployment_id, requester_id, chat_id, created_at, expires_at, used_at)
@@ -322,8 +295,7 @@ class SqliteStore implements Store {
       );
       if (claimed !== undefined) return { ok: true, confirmation: confirmationFromRow(claimed) };
       const row = this.#get('SELECT used_at FROM confirmations WHERE id = ?', key);
-      if (row === undefined) return { ok: false, reason: 'unknown' };
-      return { ok: false, reason: row.used_at !== null ? 'used' : 'expired' };
+      return consumeRefusal(row);
     });
   }
 
@@ -369,16 +341,7 @@ class SqliteStore implements Store {
 
   async acquireLock(lock: EnvironmentLock, now: number): Promise<AcquireLockResult> {
     checkInt('now', now);
-    const params: SQLInputValue[] = [
-      storableText(lock.environment),
-      checkInt('ownerId', lock.ownerId),
-      storableText(lock.ownerName),
-      storableText(lock.reason),
-      checkInt('createdAt', lock.createdAt),
-      checkInt('expiresAt', lock.expiresAt),
-      checkIntOrNull('remindedAt', lock.remindedAt),
-      now,
-    ];
+    const params = lockParams(lock, now);
     return this.#guard(`acquire lock ${lock.environment}`, () => {
       // The upsert replaces only an expired lock. When it changes nothing the holder is read next; if
       // another process released it in between, try again (a release cannot repeat forever).
@@ -386,9 +349,7 @@ class SqliteStore implements Store {
         const taken = this.#get(
           `INSERT INTO locks (environment, owner_id, owner_name, reason, created_at, expires_at, reminded_at)
            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
-           ON CONFLICT (environment) DO UPDATE SET owner_id = excluded.owner_id, owner_name = excluded.owner_name,
-             reason = excluded.reason, created_at = excluded.created_at, expires_at = excluded.expires_at,
-             reminded_at = excluded.reminded_at
+           ON CONFLICT (environment) DO UPDATE SET ${LOCK_TAKEOVER}
            WHERE locks.expires_at <= ?8
            RETURNING *`,
           ...params,
@@ -406,9 +367,7 @@ class SqliteStore implements Store {
     const row = this.#guard('release lock', () =>
       this.#get('DELETE FROM locks WHERE environment = ? RETURNING *', storableText(environment)),
     );
-    if (row === undefined) return null;
-    const lock = lockFromRow(row);
-    return lock.expiresAt > now ? lock : null;
+    return releasedLock(row, now);
   }
 
   async markLockReminded(environment: string, createdAt: number, now: number): Promise<boolean> {
