@@ -55,7 +55,10 @@ export async function startService(config: Readonly<Config>, options: ServiceOpt
   const store = await openStore(config.databaseUrl);
   await store.migrate();
   const audit = await openAuditLog(config.auditLogPath);
-  const github = createGitHubClient(config.github, { onWarning: (m) => log.warn(m) });
+  const github = createGitHubClient(config.github, {
+    onWarning: (m) => log.warn(m),
+    onRequestLog: (m) => log.debug({ github: m }, 'github request'),
+  });
   const repo = { owner: config.github.owner, repo: config.github.repo };
   const callbackKey = deriveCallbackKey(config.telegram.token);
 

@@ -3,7 +3,7 @@ import { type DeploymentRecord, emptyDetail } from '../core/deployment.ts';
 import { checkRef } from '../core/ref.ts';
 import { allowedRefKinds, describeRefRules } from '../core/ref-policy.ts';
 import { hasRole } from '../core/roles.ts';
-import { commitsAhead } from '../github/deployments.ts';
+import { commitsAhead } from '../github/commits-ahead.ts';
 import { GitHubError } from '../github/github-error.ts';
 import { resolveRef } from '../github/resolve-ref.ts';
 import type { Confirmation } from '../store/store.ts';

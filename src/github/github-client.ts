@@ -15,6 +15,11 @@ export type GitHubClientOptions = {
   /** Retries of 5xx and network errors (plugin-retry). */
   retries?: number;
   onWarning?: (message: string) => void;
+  /**
+   * Octokit's request log ("GET /repos/… - 404 with id …"). Expected refusals (an unknown ref, a run
+   * already completed) land here too, so it goes to debug, not to stderr.
+   */
+  onRequestLog?: (message: string) => void;
 };
 
 /**
@@ -28,8 +33,10 @@ export function createGitHubClient(
 ): GitHubClient {
   const timeoutMs = options.timeoutMs ?? 10_000;
   const warn = options.onWarning ?? (() => {});
+  const requestLog = options.onRequestLog ?? (() => {});
   const common = {
     baseUrl: github.apiUrl,
+    log: { debug: requestLog, info: requestLog, warn: warn, error: requestLog },
     userAgent: 'telegram-deploy-bot',
     request: {
       fetch: (url: string | URL | Request, init?: RequestInit) =>

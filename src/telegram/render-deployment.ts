@@ -56,13 +56,8 @@ function renderAt(d: DeploymentRecord, now: number, level: Detail): string {
   const verb = d.action === 'rollback' ? 'Rollback' : 'Deploy';
   lines.push(`${verb} to <b>${escapeHtml(d.environment)}</b> · <code>${d.sha.slice(0, 7)}</code>`);
   lines.push(`${escapeHtml(clip(d.subject, level.subjectChars))} — ${escapeHtml(d.author)}`);
-  const base = d.detail.baseSha;
-  if (base === null) lines.push('First deployment to this environment.');
-  else if (base === d.sha) lines.push(`Same commit as running now (<code>${base.slice(0, 7)}</code>).`);
-  else if (d.detail.aheadBy !== null) {
-    const n = d.detail.aheadBy;
-    lines.push(`${n} commit${n === 1 ? '' : 's'} over <code>${base.slice(0, 7)}</code>, running now.`);
-  } else lines.push(`Running now: <code>${base.slice(0, 7)}</code> (not comparable).`);
+  // A rollback goes back: "N commits over" would mislead; its note says what runs now.
+  if (d.action === 'deploy') lines.push(comparison(d));
   lines.push(`Requested by ${escapeHtml(d.requesterName)}`);
   lines.push('');
   const stateLine =
@@ -96,6 +91,16 @@ function renderAt(d: DeploymentRecord, now: number, level: Detail): string {
     lines.push(footer.join(' · '));
   }
   return lines.join('\n');
+}
+
+/** How the commit compares with what the environment runs now. */
+function comparison(d: DeploymentRecord): string {
+  const base = d.detail.baseSha;
+  if (base === null) return 'First deployment to this environment.';
+  if (base === d.sha) return `Same commit as running now (<code>${base.slice(0, 7)}</code>).`;
+  const n = d.detail.aheadBy;
+  if (n === null) return `Running now: <code>${base.slice(0, 7)}</code> (not comparable).`;
+  return `${n} commit${n === 1 ? '' : 's'} over <code>${base.slice(0, 7)}</code>, running now.`;
 }
 
 function renderJob(job: JobView, level: Detail): string[] {
