@@ -28,6 +28,8 @@ export type DeploymentDetail = {
   aheadBy: number | null;
   /** SHA running in the environment when the request was made; null for a first deployment. */
   baseSha: string | null;
+  /** The newest commits this deploy adds ("subject — author", newest first, a few at most). */
+  changes: string[];
   jobs: JobView[];
   approval: { reviewers: string[]; url: string | null } | null;
   environmentUrl: string | null;
@@ -95,6 +97,7 @@ export function emptyDetail(): DeploymentDetail {
   return {
     aheadBy: null,
     baseSha: null,
+    changes: [],
     jobs: [],
     approval: null,
     environmentUrl: null,

@@ -3,7 +3,7 @@ import { type DeploymentRecord, emptyDetail } from '../core/deployment.ts';
 import { checkRef } from '../core/ref.ts';
 import { allowedRefKinds, describeRefRules } from '../core/ref-policy.ts';
 import { hasRole } from '../core/roles.ts';
-import { commitsAhead } from '../github/commits-ahead.ts';
+import { compareCommits } from '../github/compare-commits.ts';
 import { GitHubError } from '../github/github-error.ts';
 import { resolveRef } from '../github/resolve-ref.ts';
 import type { Confirmation } from '../store/store.ts';
@@ -95,13 +95,17 @@ export async function requestDeployment(deps: DeployDeps, request: DeployRequest
 
   let baseSha: string | null = null;
   let aheadBy: number | null = null;
+  let changes: string[] = [];
   try {
     // The commit really deployed, not the run's own (deploy.yml runs from the default branch).
     const [current] = await listDeployedCommits(deps, env.name, { limit: 1, successfulOnly: true });
     baseSha = current?.sha ?? null;
-    if (current && current.sha !== commit.sha)
-      aheadBy = await commitsAhead(deps.github, deps.repo, current.sha, commit.sha);
     if (current && current.sha === commit.sha) aheadBy = 0;
+    else if (current) {
+      const comparison = await compareCommits(deps.github, deps.repo, current.sha, commit.sha);
+      aheadBy = comparison?.aheadBy ?? null;
+      changes = comparison?.changes ?? [];
+    }
   } catch (error) {
     if (!(error instanceof GitHubError)) throw error;
     // What runs now is context, not a precondition: the confirmation says it is unknown.
@@ -124,7 +128,7 @@ export async function requestDeployment(deps: DeployDeps, request: DeployRequest
     state: 'requested',
     runId: null,
     runUrl: null,
-    detail: { ...emptyDetail(), baseSha, aheadBy, confirmationId },
+    detail: { ...emptyDetail(), baseSha, aheadBy, changes, confirmationId },
     createdAt: now,
     dispatchedAt: null,
     finishedAt: null,

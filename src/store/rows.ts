@@ -122,6 +122,7 @@ const jobSchema = z.object({
 
 const detailSchema = z.object({
   aheadBy: z.number().nullable(),
+  changes: z.array(z.string()).default([]),
   baseSha: z.string().nullable(),
   jobs: z.array(jobSchema),
   approval: z.object({ reviewers: z.array(z.string()), url: z.string().nullable() }).nullable(),

@@ -67,6 +67,7 @@ export function lock(over: Partial<EnvironmentLock> = {}): EnvironmentLock {
 export const richDetail: DeploymentDetail = {
   aheadBy: 0,
   baseSha: 'b'.repeat(40),
+  changes: ['Fix <b>totals</b> & "tax" — Zoë', 'Ünïcode ✓ — Ada'],
   jobs: [
     {
       id: 9_876_543_210,

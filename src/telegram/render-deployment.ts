@@ -22,14 +22,20 @@ const STATE_LINE: Record<DeploymentState, string> = {
   timed_out: '⏱ Timed out',
 };
 
-type Detail = { stepsOfPassedJobs: boolean; logLines: number; subjectChars: number; maxSteps: number };
+type Detail = {
+  stepsOfPassedJobs: boolean;
+  logLines: number;
+  subjectChars: number;
+  maxSteps: number;
+  changes: number;
+};
 
 const LEVELS: Detail[] = [
-  { stepsOfPassedJobs: true, logLines: 15, subjectChars: 200, maxSteps: 40 },
-  { stepsOfPassedJobs: false, logLines: 15, subjectChars: 200, maxSteps: 25 },
-  { stepsOfPassedJobs: false, logLines: 6, subjectChars: 120, maxSteps: 12 },
-  { stepsOfPassedJobs: false, logLines: 2, subjectChars: 60, maxSteps: 5 },
-  { stepsOfPassedJobs: false, logLines: 0, subjectChars: 40, maxSteps: 0 },
+  { stepsOfPassedJobs: true, logLines: 15, subjectChars: 200, maxSteps: 40, changes: 5 },
+  { stepsOfPassedJobs: false, logLines: 15, subjectChars: 200, maxSteps: 25, changes: 5 },
+  { stepsOfPassedJobs: false, logLines: 6, subjectChars: 120, maxSteps: 12, changes: 3 },
+  { stepsOfPassedJobs: false, logLines: 2, subjectChars: 60, maxSteps: 5, changes: 1 },
+  { stepsOfPassedJobs: false, logLines: 0, subjectChars: 40, maxSteps: 0, changes: 0 },
 ];
 
 /**
@@ -57,7 +63,13 @@ function renderAt(d: DeploymentRecord, now: number, level: Detail): string {
   lines.push(`${verb} to <b>${escapeHtml(d.environment)}</b> · <code>${d.sha.slice(0, 7)}</code>`);
   lines.push(`${escapeHtml(clip(d.subject, level.subjectChars))} — ${escapeHtml(d.author)}`);
   // A rollback goes back: "N commits over" would mislead; its note says what runs now.
-  if (d.action === 'deploy') lines.push(comparison(d));
+  if (d.action === 'deploy') {
+    lines.push(comparison(d));
+    const changes = d.detail.changes.slice(0, level.changes);
+    for (const change of changes) lines.push(`  • ${escapeHtml(clip(change, 100))}`);
+    const more = (d.detail.aheadBy ?? 0) - changes.length;
+    if (changes.length > 0 && more > 0) lines.push(`  … and ${more} more`);
+  }
   lines.push(`Requested by ${escapeHtml(d.requesterName)}`);
   lines.push('');
   const stateLine =
@@ -100,7 +112,7 @@ function comparison(d: DeploymentRecord): string {
   if (base === d.sha) return `Same commit as running now (<code>${base.slice(0, 7)}</code>).`;
   const n = d.detail.aheadBy;
   if (n === null) return `Running now: <code>${base.slice(0, 7)}</code> (not comparable).`;
-  return `${n} commit${n === 1 ? '' : 's'} over <code>${base.slice(0, 7)}</code>, running now.`;
+  return `${n} commit${n === 1 ? '' : 's'} over <code>${base.slice(0, 7)}</code>, running now${d.detail.changes.length ? ':' : '.'}`;
 }
 
 function renderJob(job: JobView, level: Detail): string[] {

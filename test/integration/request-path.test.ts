@@ -94,7 +94,9 @@ describe('request path: /deploy to a confirmed workflow_dispatch', () => {
     h.github.repo.commit({ branch: 'main', message: 'One' });
     h.github.repo.commit({ branch: 'main', message: 'Two' });
     const confirm = await requestProduction(h);
-    expect(confirm.text).toContain(`2 commits over ${running.slice(0, 7)}`);
+    expect(confirm.text).toContain(`2 commits over ${running.slice(0, 7)}, running now:`);
+    // Newest first, so the on-call engineer sees what is about to go out.
+    expect(confirm.text).toMatch(/• Two — .*\n\s*• One — /);
   });
 
   it('a double tap, a replayed update and a replayed button dispatch once', async () => {
