@@ -2,7 +2,8 @@ import type { DeploymentRecord } from '../core/deployment.ts';
 import { hasRole } from '../core/roles.ts';
 import { toGitHubError } from '../github/github-error.ts';
 import type { Confirmation } from '../store/store.ts';
-import { type Actor, auditRecord, type DeployDeps, findEnvironment } from './deploy-deps.ts';
+import { type Actor, auditAs, auditRecord, type DeployDeps } from './deploy-deps.ts';
+import { environmentArgument } from './environment-argument.ts';
 
 export type CancelRefusal = 'usage' | 'unknown_environment' | 'forbidden' | 'nothing_in_flight';
 
@@ -38,31 +39,12 @@ export async function requestCancel(
 ): Promise<CancelRequestOutcome> {
   const { actor } = request;
   if (!hasRole(actor.id, 'admin', deps.config.access)) {
-    await deps.audit.append(
-      auditRecord({
-        actor_id: actor.id,
-        actor_name: actor.name,
-        action: 'cancel_denied',
-        outcome: 'forbidden',
-      }),
-    );
+    await auditAs(deps, actor, { action: 'cancel_denied', outcome: 'forbidden' });
     return { kind: 'refused', reason: 'forbidden', message: 'Only admins can cancel a run.' };
   }
-  const names = deps.config.environments.map((e) => e.name).join(', ');
-  if (!request.environment)
-    return {
-      kind: 'refused',
-      reason: 'usage',
-      message: `Usage: /cancel <environment>. Environments: ${names}.`,
-    };
-  const env = findEnvironment(deps.config, request.environment);
-  if (!env) {
-    return {
-      kind: 'refused',
-      reason: 'unknown_environment',
-      message: `There is no environment "${request.environment.slice(0, 40)}". Environments: ${names}.`,
-    };
-  }
+  const named = environmentArgument(deps.config, request.environment, 'Usage: /cancel <environment>.');
+  if (!named.ok) return { kind: 'refused', reason: named.reason, message: named.message };
+  const { env } = named;
   const deployment = await findInFlight(deps, env.name);
   if (!deployment) {
     return { kind: 'refused', reason: 'nothing_in_flight', message: `Nothing is in flight for ${env.name}.` };
@@ -79,17 +61,13 @@ export async function requestCancel(
     usedAt: null,
   };
   await deps.store.insertConfirmation(confirmation);
-  await deps.audit.append(
-    auditRecord({
-      actor_id: actor.id,
-      actor_name: actor.name,
-      action: 'cancel_requested',
-      environment: env.name,
-      sha: deployment.sha,
-      request_id: deployment.id,
-      outcome: 'awaiting_confirmation',
-    }),
-  );
+  await auditAs(deps, actor, {
+    action: 'cancel_requested',
+    environment: env.name,
+    sha: deployment.sha,
+    request_id: deployment.id,
+    outcome: 'awaiting_confirmation',
+  });
   return { kind: 'confirm', deployment, confirmation };
 }
 

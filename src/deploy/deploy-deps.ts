@@ -56,3 +56,14 @@ export function auditRecord(
     ...fields,
   };
 }
+
+/** Appends an audit line for what `actor` did (null: the bot itself), other fields null unless given. */
+export function auditAs(
+  deps: Pick<DeployDeps, 'audit'>,
+  actor: Actor | null,
+  fields: Partial<AuditInput> & Pick<AuditInput, 'action' | 'outcome'>,
+): Promise<unknown> {
+  return deps.audit.append(
+    auditRecord({ actor_id: actor?.id ?? null, actor_name: actor?.name ?? null, ...fields }),
+  );
+}

@@ -4,7 +4,7 @@ import { checkWindow, formatInZone } from '../core/deployment-window.ts';
 import { formatLockDuration } from '../core/lock-duration.ts';
 import { hasRole } from '../core/roles.ts';
 import type { EnvironmentLock } from '../store/store.ts';
-import { type Actor, auditRecord, type DeployDeps } from './deploy-deps.ts';
+import { type Actor, auditAs, type DeployDeps } from './deploy-deps.ts';
 
 /** Why a guard stopped a deploy or rollback: stable codes. */
 export type GuardRefusal = 'locked' | 'outside_window' | 'override_forbidden' | 'override_needs_reason';
@@ -78,15 +78,11 @@ export async function checkGuards(
   if (override !== null) return { ok: true, overridden: blockers.map((b) => b.code) };
   const [first] = blockers;
   const hint = isAdmin ? ' An admin can override with --force <reason>.' : '';
-  await deps.audit.append(
-    auditRecord({
-      actor_id: actor.id,
-      actor_name: actor.name,
-      action: 'deploy_refused',
-      environment: env.name,
-      outcome: blockers.map((b) => b.code).join(','),
-    }),
-  );
+  await auditAs(deps, actor, {
+    action: 'deploy_refused',
+    environment: env.name,
+    outcome: blockers.map((b) => b.code).join(','),
+  });
   return {
     ok: false,
     reason: first?.code ?? 'locked',
@@ -101,17 +97,13 @@ export async function auditOverride(
   record: Pick<DeploymentRecord, 'environment' | 'sha' | 'id'>,
   reason: string,
 ): Promise<void> {
-  await deps.audit.append(
-    auditRecord({
-      actor_id: actor.id,
-      actor_name: actor.name,
-      action: 'override',
-      environment: record.environment,
-      sha: record.sha,
-      request_id: record.id,
-      outcome: reason,
-    }),
-  );
+  await auditAs(deps, actor, {
+    action: 'override',
+    environment: record.environment,
+    sha: record.sha,
+    request_id: record.id,
+    outcome: reason,
+  });
 }
 
 /**

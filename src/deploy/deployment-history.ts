@@ -2,8 +2,9 @@ import type { DeploymentRecord } from '../core/deployment.ts';
 import { isFinal } from '../core/deployment-state.ts';
 import { hasRole } from '../core/roles.ts';
 import { GitHubError } from '../github/github-error.ts';
-import { type Actor, type DeployDeps, findEnvironment } from './deploy-deps.ts';
+import type { Actor, DeployDeps } from './deploy-deps.ts';
 import { type DeployedCommit, listDeployedCommits } from './deployed-commits.ts';
+import { environmentArgument } from './environment-argument.ts';
 
 export const DEFAULT_HISTORY = 10;
 export const MAX_HISTORY = 50;
@@ -50,16 +51,10 @@ export async function deploymentHistory(
     return { kind: 'refused', reason: 'forbidden', message: 'You may not see the history.' };
   const [name, countWord, ...extra] = request.words;
   const usage = `Usage: /history <environment> [n], n from 1 to ${MAX_HISTORY} (default ${DEFAULT_HISTORY}).`;
-  if (!name || extra.length > 0) return { kind: 'refused', reason: 'usage', message: usage };
-  const env = findEnvironment(deps.config, name);
-  if (!env) {
-    const names = deps.config.environments.map((e) => e.name).join(', ');
-    return {
-      kind: 'refused',
-      reason: 'unknown_environment',
-      message: `There is no environment "${name.slice(0, 40)}". Environments: ${names}.`,
-    };
-  }
+  if (extra.length > 0) return { kind: 'refused', reason: 'usage', message: usage };
+  const named = environmentArgument(deps.config, name, usage);
+  if (!named.ok) return { kind: 'refused', reason: named.reason, message: named.message };
+  const { env } = named;
   let count = DEFAULT_HISTORY;
   if (countWord !== undefined) {
     if (!/^\d{1,3}$/.test(countWord) || Number(countWord) < 1)

@@ -1,8 +1,9 @@
 import { DEFAULT_LOCK_MS, looksLikeDuration, parseLockDuration } from '../core/lock-duration.ts';
 import { hasRole } from '../core/roles.ts';
 import type { EnvironmentLock } from '../store/store.ts';
-import { type Actor, auditRecord, type DeployDeps, findEnvironment } from './deploy-deps.ts';
+import { type Actor, auditAs, type DeployDeps } from './deploy-deps.ts';
 import { describeLock } from './deploy-guards.ts';
+import { environmentArgument } from './environment-argument.ts';
 
 export type LockRefusal = 'usage' | 'unknown_environment' | 'forbidden' | 'bad_duration' | 'already_locked';
 
@@ -27,26 +28,12 @@ export async function lockEnvironment(deps: DeployDeps, request: LockRequest): P
   const { actor } = request;
   const [name, ...rest] = request.words;
   if (!hasRole(actor.id, 'admin', deps.config.access)) {
-    await deps.audit.append(
-      auditRecord({
-        actor_id: actor.id,
-        actor_name: actor.name,
-        action: 'lock_denied',
-        outcome: 'forbidden',
-      }),
-    );
+    await auditAs(deps, actor, { action: 'lock_denied', outcome: 'forbidden' });
     return { kind: 'refused', reason: 'forbidden', message: 'Only admins can lock an environment.' };
   }
-  if (!name) return { kind: 'refused', reason: 'usage', message: USAGE };
-  const env = findEnvironment(deps.config, name);
-  if (!env) {
-    const names = deps.config.environments.map((e) => e.name).join(', ');
-    return {
-      kind: 'refused',
-      reason: 'unknown_environment',
-      message: `There is no environment "${name.slice(0, 40)}". Environments: ${names}.`,
-    };
-  }
+  const named = environmentArgument(deps.config, name, USAGE);
+  if (!named.ok) return { kind: 'refused', reason: named.reason, message: named.message };
+  const { env } = named;
   let durationMs = DEFAULT_LOCK_MS;
   const [first] = rest;
   if (first !== undefined && looksLikeDuration(first)) {
@@ -79,14 +66,10 @@ export async function lockEnvironment(deps: DeployDeps, request: LockRequest): P
       message: `${env.name} is already locked by ${describeLock(result.held, env, now)}. /unlock ${env.name} first to change it.`,
     };
   }
-  await deps.audit.append(
-    auditRecord({
-      actor_id: actor.id,
-      actor_name: actor.name,
-      action: 'lock',
-      environment: env.name,
-      outcome: `until ${new Date(result.lock.expiresAt).toISOString()}: ${reason}`,
-    }),
-  );
+  await auditAs(deps, actor, {
+    action: 'lock',
+    environment: env.name,
+    outcome: `until ${new Date(result.lock.expiresAt).toISOString()}: ${reason}`,
+  });
   return { kind: 'locked', lock: result.lock };
 }

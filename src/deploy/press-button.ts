@@ -2,7 +2,7 @@ import { decodeCallback } from '../core/callback-data.ts';
 import type { DeploymentRecord } from '../core/deployment.ts';
 import { hasRole } from '../core/roles.ts';
 import { type CancelRunOutcome, cancelRun } from './cancel-run.ts';
-import { type Actor, auditRecord, type DeployDeps, findEnvironment } from './deploy-deps.ts';
+import { type Actor, auditAs, auditRecord, type DeployDeps, findEnvironment } from './deploy-deps.ts';
 import { type GuardRefusal, recheckGuards } from './deploy-guards.ts';
 import { updateDeployment } from './update-deployment.ts';
 
@@ -50,14 +50,7 @@ export async function pressButton(deps: DeployDeps, press: ButtonPress): Promise
   const { actor } = press;
   const decoded = decodeCallback(press.key, press.data);
   if (!decoded.ok) {
-    await deps.audit.append(
-      auditRecord({
-        actor_id: actor.id,
-        actor_name: actor.name,
-        action: 'button_refused',
-        outcome: 'forged',
-      }),
-    );
+    await auditAs(deps, actor, { action: 'button_refused', outcome: 'forged' });
     return { kind: 'refused', reason: 'forged', message: 'This button is not valid.' };
   }
   const confirmation = await deps.store.getConfirmation(decoded.id);
@@ -73,15 +66,11 @@ export async function pressButton(deps: DeployDeps, press: ButtonPress): Promise
       deployment.messageId !== null &&
       deployment.messageId !== press.messageId)
   ) {
-    await deps.audit.append(
-      auditRecord({
-        actor_id: actor.id,
-        actor_name: actor.name,
-        action: 'button_refused',
-        request_id: deployment.id,
-        outcome: 'wrong_message',
-      }),
-    );
+    await auditAs(deps, actor, {
+      action: 'button_refused',
+      request_id: deployment.id,
+      outcome: 'wrong_message',
+    });
     return { kind: 'refused', reason: 'wrong_message', message: 'This button does not belong here.' };
   }
   const env = findEnvironment(deps.config, deployment.environment);

@@ -4,9 +4,10 @@ import { GitHubError } from '../github/github-error.ts';
 import { getCommit } from '../github/resolve-ref.ts';
 import type { Confirmation } from '../store/store.ts';
 import { findInFlight } from './cancel-run.ts';
-import { type Actor, auditRecord, type DeployDeps, findEnvironment } from './deploy-deps.ts';
+import { type Actor, auditAs, type DeployDeps } from './deploy-deps.ts';
 import { auditOverride, checkGuards, type GuardRefusal, splitOverride } from './deploy-guards.ts';
 import { type DeployedCommit, listDeployedCommits } from './deployed-commits.ts';
+import { clipArgument, environmentArgument } from './environment-argument.ts';
 
 export type RollbackRefusal =
   | 'usage'
@@ -45,33 +46,16 @@ export type RollbackRequest = {
 export async function proposeRollback(deps: DeployDeps, request: RollbackRequest): Promise<RollbackOutcome> {
   const { actor } = request;
   if (!hasRole(actor.id, 'admin', deps.config.access)) {
-    await deps.audit.append(
-      auditRecord({
-        actor_id: actor.id,
-        actor_name: actor.name,
-        action: 'rollback_denied',
-        environment: request.environment?.slice(0, 40) ?? null,
-        outcome: 'forbidden',
-      }),
-    );
+    await auditAs(deps, actor, {
+      action: 'rollback_denied',
+      environment: request.environment ? clipArgument(request.environment) : null,
+      outcome: 'forbidden',
+    });
     return { kind: 'refused', reason: 'forbidden', message: 'Only admins can roll back.' };
   }
-  const names = deps.config.environments.map((e) => e.name).join(', ');
-  if (!request.environment) {
-    return {
-      kind: 'refused',
-      reason: 'usage',
-      message: `Usage: /rollback <environment>. Environments: ${names}.`,
-    };
-  }
-  const env = findEnvironment(deps.config, request.environment);
-  if (!env) {
-    return {
-      kind: 'refused',
-      reason: 'unknown_environment',
-      message: `There is no environment "${request.environment.slice(0, 40)}". Environments: ${names}.`,
-    };
-  }
+  const named = environmentArgument(deps.config, request.environment, 'Usage: /rollback <environment>.');
+  if (!named.ok) return { kind: 'refused', reason: named.reason, message: named.message };
+  const { env } = named;
   const { override } = splitOverride(request.rest);
   const guard = await checkGuards(deps, env, actor, override, { windows: false });
   if (!guard.ok) return { kind: 'refused', reason: guard.reason, message: guard.message };
@@ -145,17 +129,13 @@ export async function proposeRollback(deps: DeployDeps, request: RollbackRequest
     dispatchedAt: null,
     finishedAt: null,
   });
-  await deps.audit.append(
-    auditRecord({
-      actor_id: actor.id,
-      actor_name: actor.name,
-      action: 'rollback_requested',
-      environment: env.name,
-      sha: target.sha,
-      request_id: deployment.id,
-      outcome: `awaiting_confirmation (from ${current.sha.slice(0, 7)})`,
-    }),
-  );
+  await auditAs(deps, actor, {
+    action: 'rollback_requested',
+    environment: env.name,
+    sha: target.sha,
+    request_id: deployment.id,
+    outcome: `awaiting_confirmation (from ${current.sha.slice(0, 7)})`,
+  });
   if (override && guard.overridden.length > 0) await auditOverride(deps, actor, deployment, override);
   const confirmation: Confirmation = {
     id: confirmationId,

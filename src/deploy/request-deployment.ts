@@ -7,9 +7,10 @@ import { compareCommits } from '../github/compare-commits.ts';
 import { GitHubError } from '../github/github-error.ts';
 import { resolveRef } from '../github/resolve-ref.ts';
 import type { Confirmation } from '../store/store.ts';
-import { type Actor, auditRecord, type DeployDeps, findEnvironment } from './deploy-deps.ts';
+import { type Actor, auditAs, type DeployDeps } from './deploy-deps.ts';
 import { auditOverride, checkGuards, type GuardRefusal, splitOverride } from './deploy-guards.ts';
 import { listDeployedCommits } from './deployed-commits.ts';
+import { environmentArgument } from './environment-argument.ts';
 
 /** Why a /deploy was refused: stable codes (tests and the audit use them), with a sentence for the chat. */
 export type RequestRefusal =
@@ -46,34 +47,11 @@ export type DeployRequest = {
  */
 export async function requestDeployment(deps: DeployDeps, request: DeployRequest): Promise<RequestOutcome> {
   const { config, actor } = { config: deps.config, actor: request.actor };
-  const mayDeploy = config.environments.filter((e) => hasRole(actor.id, e.role, config.access));
-  if (!request.environment) {
-    const names = mayDeploy.map((e) => e.name).join(', ');
-    return {
-      kind: 'refused',
-      reason: 'usage',
-      message: `Usage: /deploy <environment> [ref]. You may deploy to: ${names}.`,
-    };
-  }
-  const env = findEnvironment(config, request.environment);
-  if (!env) {
-    const names = config.environments.map((e) => e.name).join(', ');
-    return {
-      kind: 'refused',
-      reason: 'unknown_environment',
-      message: `There is no environment "${clip(request.environment)}". Environments: ${names}.`,
-    };
-  }
+  const named = environmentArgument(config, request.environment, 'Usage: /deploy <environment> [ref].');
+  if (!named.ok) return { kind: 'refused', reason: named.reason, message: named.message };
+  const { env } = named;
   if (!hasRole(actor.id, env.role, config.access)) {
-    await deps.audit.append(
-      auditRecord({
-        actor_id: actor.id,
-        actor_name: actor.name,
-        action: 'deploy_denied',
-        environment: env.name,
-        outcome: 'forbidden',
-      }),
-    );
+    await auditAs(deps, actor, { action: 'deploy_denied', environment: env.name, outcome: 'forbidden' });
     return { kind: 'refused', reason: 'forbidden', message: `You may not deploy to ${env.name}.` };
   }
   const { rest: givenRef, override } = splitOverride(request.ref);
@@ -133,17 +111,13 @@ export async function requestDeployment(deps: DeployDeps, request: DeployRequest
     dispatchedAt: null,
     finishedAt: null,
   });
-  await deps.audit.append(
-    auditRecord({
-      actor_id: actor.id,
-      actor_name: actor.name,
-      action: 'deploy_requested',
-      environment: env.name,
-      sha: commit.sha,
-      request_id: deployment.id,
-      outcome: env.confirm ? 'awaiting_confirmation' : 'accepted',
-    }),
-  );
+  await auditAs(deps, actor, {
+    action: 'deploy_requested',
+    environment: env.name,
+    sha: commit.sha,
+    request_id: deployment.id,
+    outcome: env.confirm ? 'awaiting_confirmation' : 'accepted',
+  });
   if (override && guard.overridden.length > 0) await auditOverride(deps, actor, deployment, override);
   if (!confirmationId) return { kind: 'ready', deployment };
   const confirmation: Confirmation = {
@@ -186,9 +160,4 @@ async function checkTarget(
       return { kind: 'refused', reason: 'github_error', message: error.userMessage };
     throw error;
   }
-}
-
-function clip(text: string): string {
-  const oneLine = text.replace(/\p{Cc}/gu, ' ');
-  return oneLine.length > 40 ? `${oneLine.slice(0, 40)}…` : oneLine;
 }

@@ -1,6 +1,7 @@
 import { hasRole } from '../core/roles.ts';
 import type { EnvironmentLock } from '../store/store.ts';
-import { type Actor, auditRecord, type DeployDeps, findEnvironment } from './deploy-deps.ts';
+import { type Actor, auditAs, type DeployDeps } from './deploy-deps.ts';
+import { environmentArgument } from './environment-argument.ts';
 
 export type UnlockRefusal = 'usage' | 'unknown_environment' | 'forbidden' | 'not_locked';
 
@@ -15,37 +16,18 @@ export async function unlockEnvironment(
 ): Promise<UnlockOutcome> {
   const { actor } = request;
   if (!hasRole(actor.id, 'admin', deps.config.access)) {
-    await deps.audit.append(
-      auditRecord({
-        actor_id: actor.id,
-        actor_name: actor.name,
-        action: 'unlock_denied',
-        outcome: 'forbidden',
-      }),
-    );
+    await auditAs(deps, actor, { action: 'unlock_denied', outcome: 'forbidden' });
     return { kind: 'refused', reason: 'forbidden', message: 'Only admins can unlock an environment.' };
   }
-  if (!request.environment)
-    return { kind: 'refused', reason: 'usage', message: 'Usage: /unlock <environment>' };
-  const env = findEnvironment(deps.config, request.environment);
-  if (!env) {
-    const names = deps.config.environments.map((e) => e.name).join(', ');
-    return {
-      kind: 'refused',
-      reason: 'unknown_environment',
-      message: `There is no environment "${request.environment.slice(0, 40)}". Environments: ${names}.`,
-    };
-  }
+  const named = environmentArgument(deps.config, request.environment, 'Usage: /unlock <environment>.');
+  if (!named.ok) return { kind: 'refused', reason: named.reason, message: named.message };
+  const { env } = named;
   const released = await deps.store.releaseLock(env.name, deps.now());
   if (!released) return { kind: 'refused', reason: 'not_locked', message: `${env.name} is not locked.` };
-  await deps.audit.append(
-    auditRecord({
-      actor_id: actor.id,
-      actor_name: actor.name,
-      action: 'unlock',
-      environment: env.name,
-      outcome: `released lock of ${released.ownerName} (${released.reason})`,
-    }),
-  );
+  await auditAs(deps, actor, {
+    action: 'unlock',
+    environment: env.name,
+    outcome: `released lock of ${released.ownerName} (${released.reason})`,
+  });
   return { kind: 'unlocked', lock: released };
 }

@@ -1,12 +1,10 @@
 import type { Context } from 'grammy';
 import { dispatchDeployment } from '../../deploy/dispatch-deployment.ts';
 import { requestDeployment } from '../../deploy/request-deployment.ts';
-import { updateDeployment } from '../../deploy/update-deployment.ts';
 import { actorOf } from '../actor.ts';
 import type { BotDeps } from '../bot-deps.ts';
 import { escapeHtml } from '../html.ts';
-import { deploymentKeyboard } from '../keyboards.ts';
-import { renderDeployment } from '../render-deployment.ts';
+import { sendDeploymentMessage } from './send-deployment-message.ts';
 
 /** `/deploy <env> [ref]`: a confirmation with the pinned commit, or (where the env asks none) a dispatch. */
 export async function deployCommand(ctx: Context, deps: BotDeps): Promise<void> {
@@ -25,21 +23,6 @@ export async function deployCommand(ctx: Context, deps: BotDeps): Promise<void> 
     await deps.outbox.send(chatId, escapeHtml(outcome.message));
     return;
   }
-  const record = outcome.deployment;
-  const messageId = await deps.outbox.send(
-    chatId,
-    renderDeployment(record, deps.deploy.now()),
-    deploymentKeyboard(deps.callbackKey, record),
-  );
-  const { record: attached } = await updateDeployment(
-    deps.deploy.store,
-    record.id,
-    deps.deploy.now(),
-    () => ({ messageId }),
-  );
-  // The message shows this version already, unless something changed in between (then an edit follows).
-  if (attached.version === record.version + 1)
-    await deps.deploy.store.markDelivered(record.id, attached.version);
-  else deps.deploy.onDeploymentChanged(record.id);
-  if (outcome.kind === 'ready') await dispatchDeployment(deps.deploy, record.id);
+  await sendDeploymentMessage(deps, chatId, outcome.deployment);
+  if (outcome.kind === 'ready') await dispatchDeployment(deps.deploy, outcome.deployment.id);
 }
