@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -18,6 +18,22 @@ export const ADA: Person = { id: 1001, first_name: 'Ada', username: 'ada' };
 export const SAM: Person = { id: 1002, first_name: 'Sam', username: 'sam' };
 export const EVE: Person = { id: 1003, first_name: 'Eve', username: 'eve' };
 
+/** A test clock the service reads (`ServiceOptions.now`); tests move it. */
+export type Clock = { now: () => number; set: (ms: number) => void; advance: (ms: number) => void };
+
+export function testClock(start: number): Clock {
+  let t = start;
+  return {
+    now: () => t,
+    set: (ms) => {
+      t = ms;
+    },
+    advance: (ms) => {
+      t += ms;
+    },
+  };
+}
+
 export type Harness = {
   telegram: FakeTelegram;
   github: FakeGitHub;
@@ -34,6 +50,8 @@ export type Harness = {
   /** The bot's messages in a chat (default: the user's private chat). */
   botMessages: (chatId: number) => ReturnType<FakeTelegram['messages']>;
   restart: (env?: Record<string, string>) => Promise<void>;
+  /** The audit trail, parsed. */
+  audit: () => Promise<Array<Record<string, unknown>>>;
   close: () => Promise<void>;
 };
 
@@ -44,6 +62,10 @@ export type HarnessOptions = {
   service?: ServiceOptions;
   /** Keep a data dir across harnesses (restart tests). */
   dir?: string;
+  /** A DEPLOYBOT_CONFIG file's text (YAML): environments, windows. */
+  configYaml?: string;
+  /** The service's clock (locks, windows, expiries); the fakes keep real time. */
+  clock?: Clock;
 };
 
 /** Starts the fakes and the service (over real HTTP on 127.0.0.1), wired like production. */
@@ -81,10 +103,18 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     ...options.env,
   };
   const boot = async () => {
-    const loaded = loadConfig(env);
+    const file = options.configYaml
+      ? { path: join(dir, 'environments.yml'), text: options.configYaml }
+      : undefined;
+    const loaded = loadConfig(file ? { ...env, DEPLOYBOT_CONFIG: file.path } : env, file);
     if (!loaded.ok) throw new Error(`test config: ${loaded.problems.join('; ')}`);
     const logger = createLogger({ level: 'debug', secrets: loaded.config.secrets, destination: sink });
-    const service = await startService(loaded.config, { port: 0, logger, ...options.service });
+    const service = await startService(loaded.config, {
+      port: 0,
+      logger,
+      ...(options.clock ? { now: options.clock.now } : {}),
+      ...options.service,
+    });
     github.setWebhook({ url: `${service.url}/github/webhook`, secret: GITHUB_SECRET });
     return { service, config: loaded.config };
   };
@@ -116,6 +146,11 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       harness.service = service;
       harness.config = config;
     },
+    audit: async () =>
+      (await readFile(harness.config.auditLogPath, 'utf8'))
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => JSON.parse(line) as Record<string, unknown>),
     close: async () => {
       await harness.service.close().catch(() => {});
       await telegram.close();

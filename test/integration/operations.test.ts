@@ -1,10 +1,9 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ADA, buttonData, EVE, eventually, SAM } from '../harness.ts';
-import { type OperationsHarness, startOperationsHarness, testClock } from '../operations-harness.ts';
+import { ADA, buttonData, EVE, eventually, type Harness, SAM, startHarness, testClock } from '../harness.ts';
 
-let h: OperationsHarness | undefined;
+let h: Harness | undefined;
 const servers: Server[] = [];
 afterEach(async () => {
   await h?.close();
@@ -15,23 +14,22 @@ afterEach(async () => {
   }
 });
 
-const lastText = (harness: OperationsHarness, chatId: number) =>
-  harness.botMessages(chatId).at(-1)?.text ?? '';
+const lastText = (harness: Harness, chatId: number) => harness.botMessages(chatId).at(-1)?.text ?? '';
 /** Says something and waits for the bot's next message in that chat. */
-async function ask(harness: OperationsHarness, from: typeof ADA, text: string, what = text): Promise<string> {
+async function ask(harness: Harness, from: typeof ADA, text: string, what = text): Promise<string> {
   const before = harness.botMessages(from.id).length;
   await harness.say(from, text);
   await eventually(() => harness.botMessages(from.id).length > before, 15_000, `answer to ${what}`);
   return harness.botMessages(from.id)[before]?.text ?? '';
 }
-const dispatches = (harness: OperationsHarness | undefined) =>
+const dispatches = (harness: Harness | undefined) =>
   (harness?.github.requests ?? []).filter(
     (r) => r.method === 'POST' && r.path.endsWith('/dispatches') && r.status < 300,
   );
 
 describe('/rollback', () => {
   it('proposes the last successful deployment before the current one, skipping failed ones, and dispatches a rollback', async () => {
-    h = await startOperationsHarness();
+    h = await startHarness();
     const good = h.github.repo.commit({ branch: 'main', message: 'Good old release' });
     const broken = h.github.repo.commit({ branch: 'main', message: 'Broken build' });
     const current = h.github.repo.commit({ branch: 'main', message: 'Current release' });
@@ -76,7 +74,7 @@ describe('/rollback', () => {
   });
 
   it("uses the commit the bot deployed, not the workflow run's own commit, for /status and /rollback", async () => {
-    h = await startOperationsHarness();
+    h = await startHarness();
     // GitHub records a job's deployment with the run's commit (main's head, where deploy.yml runs).
     const mainHead = h.github.repo.commit({ branch: 'main', message: 'Main head' });
     const deployStaging = async () => {
@@ -105,7 +103,7 @@ describe('/rollback', () => {
   });
 
   it('says so when there is no earlier deployment, and skips redeploys of the running commit', async () => {
-    h = await startOperationsHarness();
+    h = await startHarness();
     expect(await ask(h, ADA, '/rollback staging')).toBe(
       'staging has no successful deployment on GitHub yet: nothing to roll back to.',
     );
@@ -134,7 +132,7 @@ describe('/rollback', () => {
 describe('/lock and /unlock', () => {
   it('refuses deploys and rollbacks to a locked environment with who, why and until when, then lifts it', async () => {
     const clock = testClock(Date.parse('2026-01-14T12:00:00Z'));
-    h = await startOperationsHarness({ clock });
+    h = await startHarness({ clock });
     expect(await ask(h, ADA, '/lock production 2h release freeze')).toContain(
       'production is locked for 2h, until Wed 14:00 UTC: release freeze',
     );
@@ -166,7 +164,7 @@ describe('/lock and /unlock', () => {
   });
 
   it('refuses bad durations clearly and caps a lock at 7 days', async () => {
-    h = await startOperationsHarness();
+    h = await startHarness();
     expect(await ask(h, ADA, '/lock production 8d long')).toContain('A lock lasts at most 7 days');
     expect(await ask(h, ADA, '/lock production 2x oops')).toContain('"2x" is not a duration');
     expect(await ask(h, ADA, '/lock')).toContain('Usage: /lock <environment> [duration] [reason]');
@@ -176,7 +174,7 @@ describe('/lock and /unlock', () => {
 
   it('expires on the service clock, and reminds the owner once about 10 minutes before', async () => {
     const clock = testClock(Date.parse('2026-01-14T12:00:00Z'));
-    h = await startOperationsHarness({ clock });
+    h = await startHarness({ clock });
     await ask(h, ADA, '/lock staging 30m db migration');
     expect(await ask(h, SAM, '/deploy staging')).toContain('staging is locked by Ada (@ada)');
     // No admin hint for a staging user, who cannot override.
@@ -225,7 +223,7 @@ describe('deployment windows and overrides', () => {
   it('opens exactly at from, closes exactly at to, and names the next opening in the zone', async () => {
     // Wednesday 2026-01-14, 08:59:59 in Berlin (UTC+1).
     const clock = testClock(Date.parse('2026-01-14T07:59:59Z'));
-    h = await startOperationsHarness({ clock, configYaml: WINDOWS_YAML });
+    h = await startHarness({ clock, configYaml: WINDOWS_YAML });
     expect(await ask(h, ADA, '/deploy production')).toBe(
       'production is outside its deployment window. Next opening: Wed 09:00 Europe/Berlin. An admin can override with --force <reason>.',
     );
@@ -242,7 +240,7 @@ describe('deployment windows and overrides', () => {
 
   it('lets an admin override with a reason (audited), refuses an override without one and any from a non-admin', async () => {
     const clock = testClock(Date.parse('2026-01-17T12:00:00Z')); // a Saturday
-    h = await startOperationsHarness({ clock, configYaml: WINDOWS_YAML });
+    h = await startHarness({ clock, configYaml: WINDOWS_YAML });
     expect(await ask(h, ADA, '/deploy production main --force')).toBe(
       'An override needs a reason, e.g. /deploy production main --force "hotfix for outage". The reason goes into the audit trail.',
     );
@@ -297,13 +295,13 @@ describe('deployment windows and overrides', () => {
 
 describe('/cancel', () => {
   it('says so when nothing is in flight', async () => {
-    h = await startOperationsHarness();
+    h = await startHarness();
     expect(await ask(h, ADA, '/cancel staging')).toBe('Nothing is in flight for staging.');
     expect(h.github.requests.some((r) => r.path.endsWith('/cancel'))).toBe(false);
   });
 
   it('asks to confirm, cancels the run on GitHub, and the live message ends cancelled', async () => {
-    h = await startOperationsHarness();
+    h = await startHarness();
     const dispatched = h.github.waitForRun((r) => r.inputs.environment === 'staging', 15_000);
     await h.say(SAM, '/deploy staging');
     const run = await dispatched;
@@ -344,7 +342,7 @@ describe('/cancel', () => {
   });
 
   it('explains a run that completed before the Confirm (GitHub 409), and Keep leaves the run alone', async () => {
-    h = await startOperationsHarness();
+    h = await startHarness();
     const dispatched = h.github.waitForRun((r) => r.inputs.environment === 'staging', 15_000);
     await h.say(SAM, '/deploy staging');
     const run = await dispatched;
@@ -389,7 +387,7 @@ describe('/status and /history', () => {
   it('answers in about two seconds with a hanging health URL, shows what runs, in flight and locks, and sets the gauge', async () => {
     const hanging = await healthServer('hang');
     const healthy = await healthServer('ok');
-    h = await startOperationsHarness({
+    h = await startHarness({
       env: { STAGING_HEALTH_URL: hanging, PRODUCTION_HEALTH_URL: healthy },
     });
     const outside = h.github.repo.commit({ branch: 'main', message: 'Deployed from the Actions UI' });
@@ -420,7 +418,7 @@ describe('/status and /history', () => {
   });
 
   it('lists the last deployments from GitHub, merged with who asked in Telegram', async () => {
-    h = await startOperationsHarness();
+    h = await startHarness();
     const first = h.github.repo.commit({ branch: 'develop', message: 'First' });
     const second = h.github.repo.commit({ branch: 'develop', message: 'Second' });
     h.github.deployments.seed({
@@ -470,7 +468,7 @@ describe('/status and /history', () => {
 
 describe('roles', () => {
   it('refuses the admin commands to a staging user, and everything to a stranger', async () => {
-    h = await startOperationsHarness();
+    h = await startHarness();
     for (const [command, answer] of [
       ['/rollback production', 'Only admins can roll back.'],
       ['/lock staging 1h', 'Only admins can lock an environment.'],
