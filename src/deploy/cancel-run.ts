@@ -4,6 +4,7 @@ import { toGitHubError } from '../github/github-error.ts';
 import type { Confirmation } from '../store/store.ts';
 import { type Actor, auditAs, auditRecord, type DeployDeps } from './deploy-deps.ts';
 import { environmentArgument } from './environment-argument.ts';
+import { openConfirmation } from './open-confirmation.ts';
 
 export type CancelRefusal = 'usage' | 'unknown_environment' | 'forbidden' | 'nothing_in_flight';
 
@@ -49,18 +50,13 @@ export async function requestCancel(
   if (!deployment) {
     return { kind: 'refused', reason: 'nothing_in_flight', message: `Nothing is in flight for ${env.name}.` };
   }
-  const now = deps.now();
-  const confirmation: Confirmation = {
-    id: deps.newConfirmationId(),
+  const _now = deps.now();
+  const confirmation = await openConfirmation(deps, {
     kind: 'cancel',
     deploymentId: deployment.id,
-    requesterId: actor.id,
+    actor,
     chatId: request.chatId,
-    createdAt: now,
-    expiresAt: now + deps.confirmTtlMs,
-    usedAt: null,
-  };
-  await deps.store.insertConfirmation(confirmation);
+  });
   await auditAs(deps, actor, {
     action: 'cancel_requested',
     environment: env.name,

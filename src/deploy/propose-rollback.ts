@@ -8,6 +8,7 @@ import { type Actor, auditAs, type DeployDeps } from './deploy-deps.ts';
 import { auditOverride, checkGuards, type GuardRefusal, splitOverride } from './deploy-guards.ts';
 import { type DeployedCommit, listDeployedCommits } from './deployed-commits.ts';
 import { clipArgument, environmentArgument } from './environment-argument.ts';
+import { openConfirmation } from './open-confirmation.ts';
 
 export type RollbackRefusal =
   | 'usage'
@@ -137,16 +138,12 @@ export async function proposeRollback(deps: DeployDeps, request: RollbackRequest
     outcome: `awaiting_confirmation (from ${current.sha.slice(0, 7)})`,
   });
   if (override && guard.overridden.length > 0) await auditOverride(deps, actor, deployment, override);
-  const confirmation: Confirmation = {
+  const confirmation = await openConfirmation(deps, {
     id: confirmationId,
     kind: 'rollback',
     deploymentId: deployment.id,
-    requesterId: actor.id,
+    actor,
     chatId: request.chatId,
-    createdAt: now,
-    expiresAt: now + deps.confirmTtlMs,
-    usedAt: null,
-  };
-  await deps.store.insertConfirmation(confirmation);
+  });
   return { kind: 'confirm', deployment, confirmation, current, target };
 }

@@ -11,6 +11,7 @@ import { type Actor, auditAs, type DeployDeps } from './deploy-deps.ts';
 import { auditOverride, checkGuards, type GuardRefusal, splitOverride } from './deploy-guards.ts';
 import { listDeployedCommits } from './deployed-commits.ts';
 import { environmentArgument } from './environment-argument.ts';
+import { openConfirmation } from './open-confirmation.ts';
 
 /** Why a /deploy was refused: stable codes (tests and the audit use them), with a sentence for the chat. */
 export type RequestRefusal =
@@ -120,17 +121,13 @@ export async function requestDeployment(deps: DeployDeps, request: DeployRequest
   });
   if (override && guard.overridden.length > 0) await auditOverride(deps, actor, deployment, override);
   if (!confirmationId) return { kind: 'ready', deployment };
-  const confirmation: Confirmation = {
+  const confirmation = await openConfirmation(deps, {
     id: confirmationId,
     kind: 'deploy',
     deploymentId: deployment.id,
-    requesterId: actor.id,
+    actor,
     chatId: request.chatId,
-    createdAt: now,
-    expiresAt: now + deps.confirmTtlMs,
-    usedAt: null,
-  };
-  await deps.store.insertConfirmation(confirmation);
+  });
   return { kind: 'confirm', deployment, confirmation };
 }
 
