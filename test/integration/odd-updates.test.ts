@@ -97,3 +97,16 @@ describe('updates the bot does not expect', () => {
     expect((await fetch(`${h.service.url}/healthz`)).status).toBe(200);
   });
 });
+
+describe('TELEGRAM_ALLOWED_CHAT_IDS', () => {
+  it('serves only the listed chats and ignores every other one without a word', async () => {
+    h = await startHarness({ env: { TELEGRAM_ALLOWED_CHAT_IDS: `${-100_777}` } });
+    await h.say(ADA, '/whoami', -100_777);
+    await eventually(() => h.botMessages(-100_777).length === 1, 10_000, 'answer in the allowed group');
+    await h.say(ADA, '/whoami');
+    await h.say(EVE, '/deploy production');
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(h.botMessages(ADA.id)).toHaveLength(0);
+    expect(h.botMessages(EVE.id)).toHaveLength(0);
+  });
+});
