@@ -73,6 +73,8 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const dir = options.dir ?? (await mkdtemp(join(tmpdir(), 'deploybot-it-')));
   const telegram = await startFakeTelegram({ token: TELEGRAM_TOKEN, ...options.telegram });
   const github = await startFakeGitHub({
+    // As deploy.yml names its runs: the full SHA deployed, and the request id in brackets.
+    runNameTemplate: 'Deploy {environment} {sha} [{request_id}]',
     owner: 'acme',
     repo: 'shop',
     token: GITHUB_TOKEN,

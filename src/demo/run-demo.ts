@@ -27,7 +27,12 @@ const EVE: Person = { id: 1003, first_name: 'Eve', username: 'eve' };
 export async function runDemo(_options: { fast: boolean }): Promise<number> {
   const dir = await mkdtemp(join(tmpdir(), 'deploybot-demo-'));
   const telegram = await startFakeTelegram({ token: TOKEN });
-  const github = await startFakeGitHub({ owner: 'acme', repo: 'shop', token: 'demo-github-token' });
+  const github = await startFakeGitHub({
+    owner: 'acme',
+    repo: 'shop',
+    token: 'demo-github-token',
+    runNameTemplate: 'Deploy {environment} {sha} [{request_id}]',
+  });
   const out = (line = '') => process.stdout.write(`${line}\n`);
   const env = {
     TELEGRAM_BOT_TOKEN: TOKEN,

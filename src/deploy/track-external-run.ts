@@ -22,7 +22,8 @@ export async function trackExternalRun(deps: DeployDeps, run: GitHubRun): Promis
       environment,
       action: /\brollback\b/i.test(run.display_title ?? '') ? 'rollback' : 'deploy',
       ref: run.head_branch ?? run.head_sha,
-      sha: run.head_sha,
+      // deploy.yml names the commit it deploys in the run's title; the run's own head is the branch it runs from.
+      sha: /\b[0-9a-f]{40}\b/.exec(run.display_title ?? '')?.[0] ?? run.head_sha,
       subject: run.display_title ?? '',
       author: run.actor?.login ?? 'unknown',
       requesterId: null,

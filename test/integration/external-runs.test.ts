@@ -13,9 +13,10 @@ describe('deployments started outside Telegram', () => {
     h = await startHarness({ env: { TELEGRAM_CHAT_ID: String(TEAM_CHAT) } });
     const sha = h.github.repo.commit({ branch: 'develop', message: 'Started from the Actions UI' });
     // Someone runs the workflow by hand from the Actions UI: the bot never saw a request for it.
+    const mainHead = h.github.state.resolve('main')?.sha ?? '';
     const run = h.github.state.createRun(
       'main',
-      sha,
+      mainHead,
       { environment: 'staging', sha, action: 'deploy', request_id: 'manual-42', requested_by: 'octocat' },
       'octocat',
     );
@@ -29,6 +30,8 @@ describe('deployments started outside Telegram', () => {
     expect(messages).toHaveLength(1);
     expect(messages[0]?.text).toContain('Deploy to staging');
     expect(messages[0]?.text).toContain('octocat on GitHub');
+    // The commit deployed (named in the run's title), not the head of the branch the workflow ran from.
+    expect(messages[0]?.text).toContain(sha.slice(0, 7));
     // Groups get at most 20 messages a minute: the fake's flood control never had to step in.
     expect(h.telegram.rateLimited).toBe(0);
   });
