@@ -238,6 +238,18 @@ describe('deployment windows and overrides', () => {
     await eventually(() => dispatches(h).length === 1, 15_000, 'staging dispatch');
   });
 
+  it('keeps 09:00 local across the spring daylight-saving change (Berlin, 29 March 2026)', async () => {
+    // Friday 27 March, 17:30 in Berlin (UTC+1): closed until Monday 09:00, which is then UTC+2.
+    const clock = testClock(Date.parse('2026-03-27T16:30:00Z'));
+    h = await startHarness({ clock, configYaml: WINDOWS_YAML });
+    expect(await ask(h, ADA, '/deploy production')).toContain('Next opening: Mon 09:00 Europe/Berlin');
+    // 08:00 UTC on Monday would be 09:00 in winter time; after the change it is 10:00, and 07:00 UTC is 09:00.
+    clock.set(Date.parse('2026-03-30T06:59:59Z'));
+    expect(await ask(h, ADA, '/deploy production')).toContain('Next opening: Mon 09:00 Europe/Berlin');
+    clock.set(Date.parse('2026-03-30T07:00:00Z'));
+    expect(await ask(h, ADA, '/deploy production')).toContain('Deploy to production');
+  });
+
   it('lets an admin override with a reason (audited), refuses an override without one and any from a non-admin', async () => {
     const clock = testClock(Date.parse('2026-01-17T12:00:00Z')); // a Saturday
     h = await startHarness({ clock, configYaml: WINDOWS_YAML });
