@@ -2,11 +2,10 @@ import { describe, expect, it } from 'vitest';
 import {
   defaultEnvironments,
   type EnvironmentSpec,
-  globToRegExp,
   healthUrlVariable,
   parseConfigFile,
-  refAllowed,
 } from './config-file.ts';
+import { allowedRefKinds, globMatch } from './core/ref-policy.ts';
 
 const EXAMPLE_YAML = `environments:
   staging:
@@ -304,15 +303,15 @@ describe('defaultEnvironments', () => {
     const result = defaultEnvironments({});
     if (!result.ok) throw new Error('defaults failed');
     const [staging, production] = result.environments;
-    expect(refAllowed(staging?.refs ?? [], 'branch', 'feature/x/y')).toBe(true);
-    expect(refAllowed(staging?.refs ?? [], 'tag', 'v1.2.3')).toBe(true);
-    expect(refAllowed(production?.refs ?? [], 'branch', 'main')).toBe(true);
-    expect(refAllowed(production?.refs ?? [], 'branch', 'develop')).toBe(false);
-    expect(refAllowed(production?.refs ?? [], 'tag', 'main')).toBe(false);
+    expect(allowedRefKinds(staging?.refs ?? [], 'feature/x/y', false).branch).toBe(true);
+    expect(allowedRefKinds(staging?.refs ?? [], 'v1.2.3', false).tag).toBe(true);
+    expect(allowedRefKinds(production?.refs ?? [], 'main', false).branch).toBe(true);
+    expect(allowedRefKinds(production?.refs ?? [], 'develop', false).branch).toBe(false);
+    expect(allowedRefKinds(production?.refs ?? [], 'main', false).tag).toBe(false);
   });
 });
 
-describe('globToRegExp', () => {
+describe('globMatch', () => {
   it.each<[string, string, boolean]>([
     ['hotfix/*', 'hotfix/urgent', true],
     ['hotfix/*', 'hotfix/a/b', false],
@@ -324,7 +323,7 @@ describe('globToRegExp', () => {
     ['(a|b)', '(a|b)', true],
     ['**', 'any/thing', true],
   ])('%s against %s is %s', (pattern, name, expected) => {
-    expect(globToRegExp(pattern).test(name)).toBe(expected);
+    expect(globMatch(pattern, name)).toBe(expected);
   });
 });
 

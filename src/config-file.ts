@@ -1,5 +1,6 @@
 import { parse as parseYaml } from 'yaml';
 import { type core, z } from 'zod';
+import { allowedRefKinds } from './core/ref-policy.ts';
 import { ENVIRONMENT_NAME } from './github/dispatch-inputs.ts';
 
 /** Who may deploy to an environment: admins also hold the staging role. */
@@ -32,21 +33,6 @@ export type EnvironmentsResult =
   | { ok: false; problems: string[] };
 
 const WEEKDAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const;
-
-/** Translates a ref glob into an anchored RegExp (`*` = any run without `/`, `**` = anything). */
-export function globToRegExp(pattern: string): RegExp {
-  const parts = pattern.split(/(\*\*|\*)/).map((part) => {
-    if (part === '**') return '.*';
-    if (part === '*') return '[^/]*';
-    return part.replace(/[.+?^${}()|[\]\\]/g, '\\$&');
-  });
-  return new RegExp(`^${parts.join('')}$`);
-}
-
-/** Whether `rules` accept `name` as a branch (`kind: 'branch'`) or a tag (`kind: 'tag'`). */
-export function refAllowed(rules: readonly RefRule[], kind: 'branch' | 'tag', name: string): boolean {
-  return rules.some((rule) => rule.kind === kind && globToRegExp(rule.pattern).test(name));
-}
 
 /**
  * Git's ref-name rules (git check-ref-format), so a typo in a branch is caught at start rather
@@ -311,7 +297,7 @@ export function parseConfigFile(
     const settings = checked.data;
     const branch = settings.branch ?? 'main';
     const refs: RefRule[] = settings.refs ?? [{ kind: 'branch', pattern: branch }];
-    if (!refAllowed(refs, 'branch', branch)) {
+    if (!allowedRefKinds(refs, branch, false).branch) {
       problems.push(
         `${prefix}: environments.${name}.branch: ${JSON.stringify(branch)} is not allowed by its refs (add it to refs)`,
       );
