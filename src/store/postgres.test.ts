@@ -7,6 +7,7 @@ import { openStore } from './open-store.ts';
 import { openPostgresStore } from './postgres.ts';
 import { StoreError } from './store.ts';
 import { describeStoreContract } from './store-contract.ts';
+import { deployment } from './store-contract-fixtures.ts';
 
 const DATABASE_URL = process.env.DATABASE_URL_TEST ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
@@ -122,26 +123,7 @@ if (unreachable !== null) {
       const schema = `${prefix}_${++counter}`;
       const store = await openPostgresStore(DATABASE_URL, { schema });
       await store.migrate();
-      await store.insertDeployment({
-        id: 'x',
-        environment: 'staging',
-        action: 'deploy',
-        ref: 'main',
-        sha: 'a'.repeat(40),
-        subject: 's',
-        author: 'a',
-        requesterId: 1,
-        requesterName: 'n',
-        chatId: 1,
-        messageId: null,
-        state: 'requested',
-        runId: null,
-        runUrl: null,
-        detail: emptyDetail(),
-        createdAt: 1,
-        dispatchedAt: null,
-        finishedAt: null,
-      });
+      await store.insertDeployment(deployment({ id: 'x' }));
       const codeOf = (p: Promise<unknown>) =>
         p.then(
           () => 'resolved',

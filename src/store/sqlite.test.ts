@@ -12,6 +12,7 @@ import { openStore } from './open-store.ts';
 import { openSqliteStore } from './sqlite.ts';
 import { StoreError } from './store.ts';
 import { describeStoreContract } from './store-contract.ts';
+import { deployment } from './store-contract-fixtures.ts';
 
 let dir = '';
 let counter = 0;
@@ -73,29 +74,7 @@ describe('SQLite store specifics', () => {
     const path = freshPath();
     const store = await openSqliteStore(path);
     await store.migrate();
-    const d = {
-      id: 'x',
-      environment: 'staging',
-      action: 'deploy',
-      ref: 'main',
-      sha: 'a'.repeat(40),
-    } as const;
-    await store.insertDeployment({
-      ...d,
-      subject: 's',
-      author: 'a',
-      requesterId: 1,
-      requesterName: 'n',
-      chatId: 1,
-      messageId: null,
-      state: 'requested',
-      runId: null,
-      runUrl: null,
-      detail: emptyDetail(),
-      createdAt: 1,
-      dispatchedAt: null,
-      finishedAt: null,
-    });
+    await store.insertDeployment(deployment({ id: 'x' }));
     const raw = new DatabaseSync(path);
     raw.exec(`UPDATE deployments SET detail = '{not json'`);
     expect(await codeOf(store.getDeployment('x'))).toBe('corrupt');
