@@ -38,6 +38,8 @@ export type DeploymentDetail = {
   note: string | null;
   /** The open confirmation while the request waits for Confirm (its buttons are re-sent on an edit). */
   confirmationId: string | null;
+  /** When that confirmation expires (ms), so the message can say until when. */
+  confirmBy: number | null;
 };
 
 /** One deployment request and everything known about its run. The store's unit of record. */
@@ -104,5 +106,6 @@ export function emptyDetail(): DeploymentDetail {
     failure: null,
     note: null,
     confirmationId: null,
+    confirmBy: null,
   };
 }

@@ -7,7 +7,15 @@ import type { Actor, DeployDeps } from './deploy-deps.ts';
  */
 export async function openConfirmation(
   deps: Pick<DeployDeps, 'store' | 'now' | 'newConfirmationId' | 'confirmTtlMs'>,
-  fields: { id?: string; kind: ConfirmationKind; deploymentId: string; actor: Actor; chatId: number },
+  fields: {
+    id?: string;
+    kind: ConfirmationKind;
+    deploymentId: string;
+    actor: Actor;
+    chatId: number;
+    /** Default: `confirmTtlMs` from now. */
+    expiresAt?: number;
+  },
 ): Promise<Confirmation> {
   const now = deps.now();
   const confirmation: Confirmation = {
@@ -17,7 +25,7 @@ export async function openConfirmation(
     requesterId: fields.actor.id,
     chatId: fields.chatId,
     createdAt: now,
-    expiresAt: now + deps.confirmTtlMs,
+    expiresAt: fields.expiresAt ?? now + deps.confirmTtlMs,
     usedAt: null,
   };
   await deps.store.insertConfirmation(confirmation);

@@ -104,6 +104,7 @@ export async function proposeRollback(deps: DeployDeps, request: RollbackRequest
 
   const now = deps.now();
   const confirmationId = deps.newConfirmationId();
+  const confirmBy = now + deps.confirmTtlMs;
   const deployment = await deps.store.insertDeployment({
     id: deps.newRequestId(),
     environment: env.name,
@@ -124,6 +125,7 @@ export async function proposeRollback(deps: DeployDeps, request: RollbackRequest
       ...emptyDetail(),
       baseSha: current.sha,
       confirmationId,
+      confirmBy,
       note: `Now running: ${current.sha.slice(0, 7)}${currentSubject ? ` "${currentSubject.slice(0, 80)}"` : ''}. Rolls back to ${target.sha.slice(0, 7)}, deployed successfully ${new Date(target.endedAt ?? target.createdAt).toISOString().slice(0, 16).replace('T', ' ')} UTC.`,
     },
     createdAt: now,
@@ -140,6 +142,7 @@ export async function proposeRollback(deps: DeployDeps, request: RollbackRequest
   if (override && guard.overridden.length > 0) await auditOverride(deps, actor, deployment, override);
   const confirmation = await openConfirmation(deps, {
     id: confirmationId,
+    expiresAt: confirmBy,
     kind: 'rollback',
     deploymentId: deployment.id,
     actor,

@@ -92,6 +92,7 @@ export async function requestDeployment(deps: DeployDeps, request: DeployRequest
 
   const now = deps.now();
   const confirmationId = env.confirm ? deps.newConfirmationId() : null;
+  const confirmBy = env.confirm ? now + deps.confirmTtlMs : null;
   const deployment = await deps.store.insertDeployment({
     id: deps.newRequestId(),
     environment: env.name,
@@ -107,7 +108,7 @@ export async function requestDeployment(deps: DeployDeps, request: DeployRequest
     state: 'requested',
     runId: null,
     runUrl: null,
-    detail: { ...emptyDetail(), baseSha, aheadBy, changes, confirmationId },
+    detail: { ...emptyDetail(), baseSha, aheadBy, changes, confirmationId, confirmBy },
     createdAt: now,
     dispatchedAt: null,
     finishedAt: null,
@@ -123,6 +124,7 @@ export async function requestDeployment(deps: DeployDeps, request: DeployRequest
   if (!confirmationId) return { kind: 'ready', deployment };
   const confirmation = await openConfirmation(deps, {
     id: confirmationId,
+    ...(confirmBy === null ? {} : { expiresAt: confirmBy }),
     kind: 'deploy',
     deploymentId: deployment.id,
     actor,

@@ -133,6 +133,7 @@ const detailSchema = z.object({
   note: z.string().nullable(),
   // Added after the first schema: rows written before it read as null.
   confirmationId: z.string().nullable().default(null),
+  confirmBy: z.number().nullable().default(null),
 }) satisfies z.ZodType<DeploymentDetail, unknown>;
 
 const stateSchema = z.enum(DEPLOYMENT_STATES);

@@ -89,6 +89,7 @@ export const richDetail: DeploymentDetail = {
   },
   note: "<b>bold</b> & 'quoted'\nsecond line",
   confirmationId: 'AbC_-123456789012345678',
+  confirmBy: T0 + 300_000,
 };
 
 /**

@@ -74,7 +74,11 @@ function renderAt(d: DeploymentRecord, now: number, level: Detail): string {
   lines.push('');
   const stateLine =
     d.state === 'requested' && !d.detail.confirmationId ? '📤 Dispatching…' : STATE_LINE[d.state];
-  lines.push(`<b>${stateLine}</b>${durationSuffix(d, now)}`);
+  const until =
+    d.state === 'requested' && d.detail.confirmBy !== null
+      ? ` until ${new Date(d.detail.confirmBy).toISOString().slice(11, 16)} UTC`
+      : '';
+  lines.push(`<b>${stateLine}${until}</b>${durationSuffix(d, now)}`);
   if (d.state === 'waiting_approval' && d.detail.approval) {
     const who = d.detail.approval.reviewers.length
       ? `by ${d.detail.approval.reviewers.map(escapeHtml).join(', ')}`

@@ -51,6 +51,7 @@ describe('request path: /deploy to a confirmed workflow_dispatch', () => {
     expect(confirm.text).toContain('Grace Hopper');
     expect(confirm.text).toContain('First deployment');
     expect(confirm.text).toContain('Requested by Ada');
+    expect(confirm.text).toMatch(/Waiting for confirmation until \d\d:\d\d UTC/);
     // Main moves on after the confirmation was shown: what was shown is what is deployed.
     h.github.repo.commit({ branch: 'main', message: 'Later commit' });
     await h.press(ADA, confirm.message_id, buttonData(confirm, 'Deploy'));
