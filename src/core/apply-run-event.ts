@@ -139,7 +139,7 @@ function isFailure(conclusion: string | null): boolean {
 }
 
 /** Merges a job report into the list: forward only, field by field, steps by number. */
-export function mergeJob(jobs: JobView[], incoming: JobView): JobView[] {
+function mergeJob(jobs: JobView[], incoming: JobView): JobView[] {
   const index = jobs.findIndex((j) => j.id === incoming.id);
   if (index === -1) return [...jobs, incoming].sort(byStart);
   const known = jobs[index] as JobView;

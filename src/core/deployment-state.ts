@@ -67,11 +67,3 @@ export function canMove(from: DeploymentState, to: DeploymentState): boolean {
   if (from === 'waiting_approval' && to === 'in_progress') return true;
   return RANK[to] > RANK[from];
 }
-
-/**
- * `failed` is not final by itself: the pipeline may still roll back (`rolling_back` → `rolled_back`).
- * A deployment is over when its record has `finishedAt`; this says whether a state may be the last one.
- */
-export function canEnd(state: DeploymentState): boolean {
-  return isFinal(state) || state === 'failed';
-}
