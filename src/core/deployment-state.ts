@@ -23,7 +23,7 @@ export const DEPLOYMENT_STATES = [
 
 export type DeploymentState = (typeof DEPLOYMENT_STATES)[number];
 
-/** States after which nothing changes any more. */
+/** States after which nothing changes any more. `failed` is not one: the pipeline may still roll back. */
 export const FINAL_STATES: ReadonlySet<DeploymentState> = new Set([
   'succeeded',
   'rolled_back',
