@@ -157,6 +157,13 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       await harness.service.close().catch(() => {});
       await telegram.close();
       await github.close();
+      // Every request the bot made must be one GitHub would accept (checked against its OpenAPI
+      // description): a test that drove the bot into a bad request fails here, whatever it asserted.
+      if (github.violations.length > 0) {
+        throw new Error(
+          `the bot sent requests GitHub would refuse: ${JSON.stringify(github.violations, null, 1)}`,
+        );
+      }
       if (!options.dir) await rm(dir, { recursive: true, force: true });
     },
   };
