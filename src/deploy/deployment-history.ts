@@ -57,9 +57,10 @@ export async function deploymentHistory(
   const { env } = named;
   let count = DEFAULT_HISTORY;
   if (countWord !== undefined) {
-    if (!/^\d{1,3}$/.test(countWord) || Number(countWord) < 1)
+    // Out of range is refused, not clamped: the user asked for something the answer would not be.
+    if (!/^\d{1,3}$/.test(countWord) || Number(countWord) < 1 || Number(countWord) > MAX_HISTORY)
       return { kind: 'refused', reason: 'usage', message: usage };
-    count = Math.min(Number(countWord), MAX_HISTORY);
+    count = Number(countWord);
   }
   try {
     const [fromGitHub, ours] = await Promise.all([

@@ -475,6 +475,7 @@ describe('/status and /history', () => {
     expect((await ask(h, SAM, '/history staging 1')).split('\n')).toHaveLength(2);
     expect(await ask(h, SAM, '/history staging 0')).toContain('Usage: /history <environment> [n]');
     expect(await ask(h, SAM, '/history staging lots')).toContain('Usage: /history');
+    expect(await ask(h, SAM, '/history staging 51')).toContain('n from 1 to 50');
   });
 });
 
