@@ -2,6 +2,8 @@ import { createHmac, randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { importSPKI, jwtVerify } from 'jose';
+import type { FiredFault, WireAnswer } from './fault-plan.ts';
+import { type GitHubFaultRequest, GitHubFaults } from './github-faults.ts';
 import {
   type MatchedOperation,
   matchOperation,
@@ -45,6 +47,8 @@ export interface RecordedRequest {
   body: unknown;
   status: number;
   operationId: string | null;
+  /** Set when a fault caught the request; `status` is then what the client got (0: no answer). */
+  fault?: FiredFault<GitHubFaultRequest>;
 }
 
 /** A request GitHub would have refused, or a response not shaped like GitHub's. */
@@ -89,6 +93,8 @@ export interface FakeGitHub {
   advance: (runId: number) => Promise<boolean>;
   approve: (runId: number) => void;
   reject: (runId: number) => void;
+  /** Fault injection: see fault-plan.ts and github-faults.ts. */
+  faults: GitHubFaults;
   close: () => Promise<void>;
 }
 
@@ -127,6 +133,7 @@ export async function startFakeGitHub(options: FakeGitHubOptions): Promise<FakeG
   if (options.workflowInputs) state.workflowInputs = { ...options.workflowInputs };
   if (options.runNameTemplate) state.runNameTemplate = options.runNameTemplate;
   const simulator = new Simulator(state, options.webhook);
+  const faults = new GitHubFaults(() => state.clockMs(), options.app?.installationId);
   const sign = (jobId: number) => createHmac('sha256', logKey).update(String(jobId)).digest('hex');
 
   const dispatched = (run: RunRecord) => {
@@ -160,6 +167,112 @@ export async function startFakeGitHub(options: FakeGitHubOptions): Promise<FakeG
     return null;
   }
 
+  const githubHeaders = (): Record<string, string> => ({
+    'x-github-request-id': `${randomBytes(2).toString('hex').toUpperCase()}:${randomBytes(3).toString('hex').toUpperCase()}:${randomBytes(4).toString('hex').toUpperCase()}`,
+    'x-github-api-version-selected': '2022-11-28',
+    'x-github-media-type': 'github.v3; format=json',
+    'x-ratelimit-limit': '5000',
+    'x-ratelimit-remaining': String(remaining),
+    'x-ratelimit-reset': String(Math.floor(Date.now() / 1000) + 3600),
+    'x-ratelimit-used': String(5000 - remaining),
+    'x-ratelimit-resource': 'core',
+  });
+  /** A JSON answer with GitHub's headers. */
+  const json = (status: number, body?: unknown, headers: Record<string, string> = {}): WireAnswer => {
+    const text = body === undefined ? '' : JSON.stringify(body);
+    const type: Record<string, string> = text ? { 'content-type': 'application/json; charset=utf-8' } : {};
+    return { status, headers: { ...githubHeaders(), ...type, ...headers }, text };
+  };
+
+  /**
+   * The normal answer to a request (the work done, nothing sent yet). With `checkOnly` it only
+   * records the violations GitHub would refuse the request for (a fault answers instead).
+   */
+  async function answer(
+    req: IncomingMessage,
+    url: URL,
+    raw: string,
+    record: RecordedRequest,
+    extra: { checkOnly?: boolean; listedAfterMs?: number | undefined } = {},
+  ): Promise<WireAnswer> {
+    const method = record.method;
+    // The pre-signed log URL: served without auth, like GitHub's blob storage link.
+    const logPath = /^\/_logs\/(\d+)$/.exec(url.pathname);
+    if (logPath && method === 'GET') {
+      const job = state.job(Number(logPath[1]));
+      if (!job || url.searchParams.get('sig') !== sign(job.id)) {
+        const xml = '<?xml version="1.0" encoding="utf-8"?><Error><Code>AuthenticationFailed</Code></Error>';
+        return { status: 403, headers: { 'content-type': 'application/xml' }, text: xml };
+      }
+      const text = `${job.log.join('\n')}\n`;
+      return { status: 200, headers: { 'content-type': 'text/plain; charset=utf-8' }, text };
+    }
+
+    const match = matchOperation(method, url.pathname);
+    if (!match) {
+      violations.push({
+        kind: 'route',
+        method,
+        path: url.pathname,
+        problems: ['no such operation on GitHub'],
+      });
+      return json(404, errorBody(404, 'Not Found'));
+    }
+    record.operationId = match.operationId;
+    let body: unknown;
+    if (raw.length > 0) {
+      try {
+        body = JSON.parse(raw);
+        record.body = body;
+      } catch {
+        violations.push({ kind: 'request', method, path: url.pathname, problems: ['body is not JSON'] });
+        return json(400, errorBody(400, 'Problems parsing JSON'));
+      }
+    }
+    const who = extra.checkOnly ? null : await authenticate(req, match);
+    if (!who && !extra.checkOnly) {
+      const jwtRoute = match.operationId === 'apps/create-installation-access-token';
+      return json(
+        401,
+        errorBody(401, jwtRoute ? 'A JSON web token could not be decoded' : 'Bad credentials'),
+      );
+    }
+    const problems = validateRequest(match, url.searchParams, body);
+    if (problems.length > 0) {
+      violations.push({ kind: 'request', method, path: url.pathname, problems });
+      const pathProblem = problems.some((p) => p.startsWith('path'));
+      if (pathProblem) return json(404, errorBody(404, 'Not Found'));
+      return json(422, errorBody(422, `Invalid request.\n\n${problems.join('\n')}`));
+    }
+    if (!who) return json(204);
+    const result = await handleOperation({
+      state,
+      simulator,
+      options,
+      match,
+      query: url.searchParams,
+      body,
+      actor: who.actor,
+      tokenKind: who.kind,
+      logUrl: (jobId) => `${baseUrl}/_logs/${jobId}?sig=${sign(jobId)}`,
+      dispatched: (run) => {
+        if (extra.listedAfterMs !== undefined) run.listedFrom = state.clockMs() + extra.listedAfterMs;
+        dispatched(run);
+      },
+    });
+    if (result.status === 201 && match.operationId === 'apps/create-installation-access-token') {
+      const token = (result.body as { token: string }).token;
+      installationTokens.set(token, Date.now() + 3_600_000);
+    }
+    if (options.validateResponses && result.status < 300) {
+      const responseProblems = validateResponse(match, result.status, result.body);
+      if (responseProblems.length > 0) {
+        violations.push({ kind: 'response', method, path: url.pathname, problems: responseProblems });
+      }
+    }
+    return json(result.status, result.body, result.headers);
+  }
+
   async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     const raw = await readBody(req);
@@ -174,102 +287,33 @@ export async function startFakeGitHub(options: FakeGitHubOptions): Promise<FakeG
     };
     requests.push(record);
     remaining = Math.max(0, remaining - 1);
-    const send = (status: number, body?: unknown, headers: Record<string, string> = {}) => {
-      record.status = status;
-      const text = body === undefined ? '' : JSON.stringify(body);
-      res.writeHead(status, {
-        'x-github-request-id': `${randomBytes(2).toString('hex').toUpperCase()}:${randomBytes(3).toString('hex').toUpperCase()}:${randomBytes(4).toString('hex').toUpperCase()}`,
-        'x-github-api-version-selected': '2022-11-28',
-        'x-github-media-type': 'github.v3; format=json',
-        'x-ratelimit-limit': '5000',
-        'x-ratelimit-remaining': String(remaining),
-        'x-ratelimit-reset': String(Math.floor(Date.now() / 1000) + 3600),
-        'x-ratelimit-used': String(5000 - remaining),
-        'x-ratelimit-resource': 'core',
-        ...(text ? { 'content-type': 'application/json; charset=utf-8' } : {}),
-        ...headers,
-      });
-      res.end(text);
+    const write = (out: WireAnswer) => {
+      record.status = out.status;
+      res.writeHead(out.status, out.headers);
+      res.end(out.text);
     };
-
-    // The pre-signed log URL: served without auth, like GitHub's blob storage link.
-    const logPath = /^\/_logs\/(\d+)$/.exec(url.pathname);
-    if (logPath && method === 'GET') {
-      const job = state.job(Number(logPath[1]));
-      if (!job || url.searchParams.get('sig') !== sign(job.id)) {
-        record.status = 403;
-        res.writeHead(403, { 'content-type': 'application/xml' });
-        res.end('<?xml version="1.0" encoding="utf-8"?><Error><Code>AuthenticationFailed</Code></Error>');
-        return;
-      }
-      record.status = 200;
-      res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' });
-      res.end(`${job.log.join('\n')}\n`);
+    const logs = method === 'GET' && /^\/_logs\/\d+$/.test(url.pathname);
+    const template = logs
+      ? '/_logs/{job_id}'
+      : (matchOperation(method, url.pathname)?.template ?? url.pathname);
+    const caught = faults.take({ route: `${method.toUpperCase()} ${template}`, method, path: url.pathname });
+    if (!caught) return write(await answer(req, url, raw, record));
+    record.fault = caught.fired;
+    const { spec, fired } = caught;
+    // A request answered by a fault instead of the work is still checked against the description.
+    if (!spec.after && fired.outcome !== 'passed') await answer(req, url, raw, record, { checkOnly: true });
+    const out = await faults.play(caught, res, () =>
+      answer(req, url, raw, record, { listedAfterMs: spec.runListedAfterMs }),
+    );
+    if (!out) {
+      record.status = 0;
       return;
     }
-
-    const match = matchOperation(method, url.pathname);
-    if (!match) {
-      violations.push({
-        kind: 'route',
-        method,
-        path: url.pathname,
-        problems: ['no such operation on GitHub'],
-      });
-      return send(404, errorBody(404, 'Not Found'));
-    }
-    record.operationId = match.operationId;
-    let body: unknown;
-    if (raw.length > 0) {
-      try {
-        body = JSON.parse(raw);
-        record.body = body;
-      } catch {
-        violations.push({ kind: 'request', method, path: url.pathname, problems: ['body is not JSON'] });
-        return send(400, errorBody(400, 'Problems parsing JSON'));
-      }
-    }
-    const who = await authenticate(req, match);
-    if (!who) {
-      const jwtRoute = match.operationId === 'apps/create-installation-access-token';
-      return send(
-        401,
-        errorBody(401, jwtRoute ? 'A JSON web token could not be decoded' : 'Bad credentials'),
-      );
-    }
-    const problems = validateRequest(match, url.searchParams, body);
-    if (problems.length > 0) {
-      violations.push({ kind: 'request', method, path: url.pathname, problems });
-      const pathProblem = problems.some((p) => p.startsWith('path'));
-      if (pathProblem) return send(404, errorBody(404, 'Not Found'));
-      return send(422, errorBody(422, `Invalid request.\n\n${problems.join('\n')}`));
-    }
-    const result = await handleOperation({
-      state,
-      simulator,
-      options,
-      match,
-      query: url.searchParams,
-      body,
-      actor: who.actor,
-      tokenKind: who.kind,
-      logUrl: (jobId) => `${baseUrl}/_logs/${jobId}?sig=${sign(jobId)}`,
-      dispatched,
-    });
-    if (result.status === 201 && match.operationId === 'apps/create-installation-access-token') {
-      const token = (result.body as { token: string }).token;
-      installationTokens.set(token, Date.now() + 3_600_000);
-    }
-    if (options.validateResponses && result.status < 300) {
-      const responseProblems = validateResponse(match, result.status, result.body);
-      if (responseProblems.length > 0) {
-        violations.push({ kind: 'response', method, path: url.pathname, problems: responseProblems });
-      }
-    }
-    send(result.status, result.body, result.headers);
+    write(fired.outcome === 'answered' ? { ...out, headers: { ...githubHeaders(), ...out.headers } } : out);
   }
 
   const server = createServer((req, res) => {
+    if (faults.hold(res)) return;
     serve(req, res).catch((error: unknown) => {
       if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
       res.end(JSON.stringify(errorBody(500, error instanceof Error ? error.message : 'error')));
@@ -280,6 +324,7 @@ export async function startFakeGitHub(options: FakeGitHubOptions): Promise<FakeG
     server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
   });
   baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  faults.attach(server);
   state.id.apiUrl = baseUrl;
 
   return {
@@ -326,8 +371,10 @@ export async function startFakeGitHub(options: FakeGitHubOptions): Promise<FakeG
     advance: (runId) => simulator.advance(runId),
     approve: (runId) => simulator.approve(runId),
     reject: (runId) => simulator.reject(runId),
+    faults,
     close: () =>
       new Promise<void>((resolve) => {
+        faults.close();
         server.closeAllConnections();
         server.close(() => resolve());
       }),

@@ -165,6 +165,25 @@ export function matchOperation(method: string, pathname: string): MatchedOperati
   return { operationId: best.op.operationId, method, template: best.op.template, pathParams: best.params };
 }
 
+/**
+ * An operation by its route (`'POST /repos/{owner}/{repo}/actions/workflows/{workflow_id}/dispatches'`,
+ * the template exactly as the description spells it) or by its operationId.
+ * @returns null when the description has no such operation.
+ */
+export function findOperation(
+  route: string,
+): { operationId: string; method: string; template: string } | null {
+  const { byMethod } = load();
+  const [method, template] = route.includes(' ') ? route.split(' ', 2) : [undefined, undefined];
+  for (const [m, ops] of byMethod) {
+    for (const op of ops) {
+      const same = method ? m === method.toUpperCase() && op.template === template : op.operationId === route;
+      if (same) return { operationId: op.operationId, method: m, template: op.template };
+    }
+  }
+  return null;
+}
+
 function operationOf(match: MatchedOperation): Operation {
   const op = load()
     .byMethod.get(match.method.toUpperCase())

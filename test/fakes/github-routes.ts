@@ -122,6 +122,7 @@ function listRuns(ctx: RouteContext): RouteResult {
     .filter((r) => !query.get('branch') || r.headBranch === query.get('branch'))
     .filter((r) => !query.get('head_sha') || r.headSha === query.get('head_sha'))
     .filter((r) => created(r.createdAt))
+    .filter((r) => r.listedFrom === undefined || r.listedFrom <= state.clockMs())
     .sort((a, b) => b.id - a.id);
   const { page, headers } = paginate(ctx, runs);
   return {

@@ -59,6 +59,8 @@ export interface RunRecord {
   /** Set while the deploy job waits for the environment's reviewers. */
   pending: { environment: string; since: string } | null;
   cancelRequested: boolean;
+  /** Listed by the runs endpoints only from this instant (fake clock, ms): a run GitHub is slow to show. */
+  listedFrom?: number;
 }
 
 /** One status of a deployment. */
@@ -147,6 +149,11 @@ export class GitHubState {
       login: 'octocat',
     });
     this.branches.set('develop', first);
+  }
+
+  /** The fake's clock in ms (its `now` moved by `advanceClock`). */
+  clockMs(): number {
+    return this.now() + this.skewMs;
   }
 
   /** The fake's clock, ISO without milliseconds like GitHub's timestamps. */

@@ -7,6 +7,7 @@ import type {
   Update,
   User,
 } from 'grammy/types';
+import type { FiredFault } from './fault-plan.ts';
 import {
   badRequest,
   boolOf,
@@ -23,6 +24,7 @@ import {
   strOf,
   TelegramError,
 } from './telegram-api-params.ts';
+import { type TelegramFaultRequest, TelegramFaults } from './telegram-faults.ts';
 import { FloodControl } from './telegram-flood.ts';
 import { checkMessageText } from './telegram-html.ts';
 import { type Exchange, type Reply, serveBotApi } from './telegram-http.ts';
@@ -67,6 +69,11 @@ export type RecordedCall = {
   response: { status: number; body: ApiResponseBody };
   /** Set when the client had hung up before the answer (an aborted long poll): nobody read it. */
   clientGone?: true;
+  /**
+   * Set when a fault caught the call. `response` is then what the client got: a non-JSON answer
+   * (nginx's page) shows as `ok: false` with the status and text, no answer at all as status 0.
+   */
+  fault?: FiredFault<TelegramFaultRequest>;
 };
 
 /** A message as it stands in a chat now. `edits` counts successful edits; `history` every text it had. */
@@ -103,6 +110,9 @@ export type FakeTelegram = {
   pushUpdate(update: Update): void;
   userMessage(chatId: number, from: Person, text: string, chatType?: ChatType): Update;
   pressButton(chatId: number, messageId: number, from: Person, data: string): Update;
+  /** Fault injection: see fault-plan.ts and telegram-faults.ts. */
+  faults: TelegramFaults;
+  /** The next call of `method` fails with `error` (the same as `faults.error({ method, … })`). */
   failNext(method: string, error: InjectedError): void;
   close(): Promise<void>;
 };
@@ -142,7 +152,6 @@ export async function startFakeTelegram(options: FakeTelegramOptions): Promise<F
   const ids = new UpdateIds();
   const calls: RecordedCall[] = [];
   const chats = new Map<number, { chat: Chat; nextId: number; messages: Map<number, ChatMessage> }>();
-  const injected = new Map<string, InjectedError[]>();
   const pendingQueries = new Set<string>();
   const answeredCallbacks: FakeTelegram['answeredCallbacks'] = [];
   const myCommands = new Map<string, BotCommand[]>();
@@ -297,14 +306,6 @@ export async function startFakeTelegram(options: FakeTelegramOptions): Promise<F
       return { method: raw, body: { ok: false, error_code: 404, description: 'Not Found' } };
     }
     try {
-      const failure = injected.get(method)?.shift();
-      if (failure) {
-        const chatId = intOf(p, 'chat_id');
-        if (chatId !== undefined && failure.retry_after !== undefined) {
-          flood.noteRetryAfter(chatId, failure.retry_after);
-        }
-        throw new TelegramError(failure.error_code, failure.description, failure.retry_after);
-      }
       const reply = await handler(p, exchange);
       const body: ApiResponseBody = { ok: true, result: reply.result };
       if (reply.description !== undefined) body.description = reply.description;
@@ -317,7 +318,10 @@ export async function startFakeTelegram(options: FakeTelegramOptions): Promise<F
     }
   };
 
-  const http = await serveBotApi({ token: options.token, now, calls, dispatch });
+  const faults = new TelegramFaults(Object.keys(handlers), now, (chatId, retryAfter) =>
+    flood.noteRetryAfter(chatId, retryAfter),
+  );
+  const http = await serveBotApi({ token: options.token, now, calls, dispatch, faults });
 
   return {
     url: http.url,
@@ -365,8 +369,10 @@ export async function startFakeTelegram(options: FakeTelegramOptions): Promise<F
       pendingQueries.add(queryId);
       return callbackQueryUpdate(ids.next(), { queryId, from, data, message: toMessage(m) });
     },
+    faults,
     failNext: (method, error) => {
-      injected.set(method, [...(injected.get(method) ?? []), error]);
+      const retryAfter = error.retry_after === undefined ? {} : { retryAfter: error.retry_after };
+      faults.error({ method, code: error.error_code, description: error.description, ...retryAfter });
     },
     close: async () => {
       // A pending long poll is answered (empty) rather than cut off, as a server shutting down would.
