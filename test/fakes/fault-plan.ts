@@ -33,10 +33,16 @@ import { setTimeout as sleep } from 'node:timers/promises';
  * status/reset/hang the normal answer goes out, after `delayMs`. The fakes' own checks (OpenAPI
  * validation, authentication, Telegram's flood control) still apply to the work done.
  *
- * `faults.fired` records each catch in order ({@link FiredFault}); the fakes' request records carry
- * it as `fault`. `unreachable('refuse')` closes the listening socket (ECONNREFUSED) and
- * `unreachable('hang')` accepts connections but answers nothing; `restore()` listens again on the
- * same port (requests held while hanging are cut).
+ * Where it applies: GitHub faults are checked first (before authentication; a request a fault
+ * answers is still validated against the OpenAPI description and lands in `violations`). Telegram
+ * faults are checked after the token and the parameters were read (a 401/400 of the fake comes first).
+ *
+ * `faults.fired` records each catch in order ({@link FiredFault}: id, label, request, status,
+ * outcome, performed); `github.requests[i].fault` / `telegram.calls[i].fault` carry it too, with
+ * `status` 0 when nothing was answered. `faults.pending()` lists what will still fire; `clear()`
+ * drops it and cuts hung requests. `unreachable('refuse')` closes the listening socket
+ * (ECONNREFUSED) and `unreachable('hang')` accepts connections but answers nothing; `restore()`
+ * listens again on the same port (requests held while hanging are cut).
  */
 
 /** Headers to send, or a function of the fake's clock (ms) when the fault fires. */
