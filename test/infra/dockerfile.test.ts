@@ -116,9 +116,10 @@ describe('the HEALTHCHECK command, run against a local server', () => {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     port = (server.address() as AddressInfo).port;
   });
-  afterAll(() => {
+  afterAll(async () => {
+    if (!server.listening) return; // the last test closes it
     server.closeAllConnections();
-    server.close();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
   });
 
   /** Exit code of the image's health check command, run with this Node against 127.0.0.1. */

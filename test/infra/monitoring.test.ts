@@ -190,8 +190,12 @@ describe.skipIf(promtool.skip)('promtool', () => {
     };
     const file = path.join(dir, 'dashboard-rules.yml');
     writeFileSync(file, JSON.stringify(rulesYaml));
-    const result = run(promtool.path ?? 'promtool', ['check', 'rules', file]);
-    rmSync(dir, { recursive: true, force: true });
+    let result: ReturnType<typeof run>;
+    try {
+      result = run(promtool.path ?? 'promtool', ['check', 'rules', file]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
     expect(result.status, result.output).toBe(0);
     expect(result.output).toContain(`SUCCESS: ${exprs.length} rules found`);
   });

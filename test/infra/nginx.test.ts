@@ -1,11 +1,13 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { chmodSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, request as httpRequest, type IncomingHttpHeaders, type Server } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { type AddressInfo, createServer as createNetServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../pipeline/support/free-port.ts';
+import { removeWorkDir, stopChild } from '../pipeline/support/teardown.ts';
 import { findTool, REPO_ROOT, run } from './find-tool.ts';
 
 const nginx = findTool('nginx', 'apt-get install nginx, listed in .ci/apt-infra.txt');
@@ -19,15 +21,6 @@ function replaceOnce(text: string, from: string, to: string): string {
   if (!text.includes(from))
     throw new Error(`nginx config changed: "${from}" not found; update the test copy`);
   return text.replace(from, to);
-}
-
-/** A free TCP port on 127.0.0.1. */
-async function freePort(): Promise<number> {
-  const server = createNetServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 type Reply = { status: number; headers: IncomingHttpHeaders; body: string };
@@ -171,15 +164,14 @@ describe.skipIf(nginx.skip || openssl.skip)(
       }
     });
 
+    // nginx quits gracefully (its workers finish their connections) and is waited for before its
+    // dir goes; the upstream closes its keep-alive connections before it is closed.
     afterAll(async () => {
-      if (proc && proc.exitCode === null) {
-        const exited = new Promise((resolve) => proc?.once('exit', resolve));
-        proc.kill('SIGQUIT');
-        await exited;
-      }
-      if (dir) rmSync(dir, { recursive: true, force: true });
+      if (proc) await stopChild(proc, 10_000, 'SIGQUIT');
       upstream?.closeAllConnections();
       await new Promise<void>((resolve) => (upstream ? upstream.close(() => resolve()) : resolve()));
+      const killed = await removeWorkDir(dir);
+      expect(killed, 'processes still using the nginx dir').toEqual([]);
     });
 
     function get(

@@ -34,7 +34,10 @@ describe.skipIf(reason !== null)('health-check.sh', () => {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   });
-  afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  afterAll(async () => {
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  });
 
   const check = (...args: string[]) => runProcess('bash', [script, ...args], { timeoutMs: 20_000 });
 

@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -7,6 +7,7 @@ import { freePort } from './support/free-port.ts';
 import { mustHaveTools, unavailableReason, which } from './support/require-tools.ts';
 import { runProcess } from './support/run-process.ts';
 import { type SshServer, startSshServer } from './support/ssh-server.ts';
+import { removeWorkDir } from './support/teardown.ts';
 
 // The host scripts for real: deploy.sh reached over SSH exactly as actions/deploy-compose runs it,
 // Compose talking to podman's Docker API, images pulled from a local registry.
@@ -53,6 +54,7 @@ describe.skipIf(reason !== null)('host scripts over ssh', () => {
   const images: Record<'v1' | 'v2' | 'v3bad' | 'review', string> = { v1: '', v2: '', v3bad: '', review: '' };
   let reviewPort = 0;
   let healthUrl = '';
+  let runs = 0;
 
   const servedBody = async (): Promise<string> => {
     const res = await fetch(healthUrl, { signal: AbortSignal.timeout(2000) });
@@ -66,7 +68,8 @@ describe.skipIf(reason !== null)('host scripts over ssh', () => {
     onLine?: (line: string) => void,
   ): Promise<DeployRun> => {
     if (!ssh) throw new Error('sshd is not running');
-    const outputFile = join(dir, `github-output-${Date.now()}`);
+    runs += 1;
+    const outputFile = join(dir, `github-output-${runs}`);
     writeFileSync(outputFile, '');
     // The same environment the deploy-compose action gives the script.
     const env: NodeJS.ProcessEnv = {
@@ -153,18 +156,27 @@ describe.skipIf(reason !== null)('host scripts over ssh', () => {
     ssh = await startSshServer(dir, { DOCKER_HOST: lab.dockerHost });
   }, 120_000);
 
+  // Every process is stopped and waited for before the dir goes: the app containers of both
+  // environments, sshd, then podman and the registry; removeWorkDir then waits for podman's
+  // detached cleanup helpers. Anything still using the dir 30 s later is a leak and fails here.
   afterAll(async () => {
+    const problems: string[] = [];
     if (lab) {
-      await runProcess('docker-compose', ['-p', 'app-staging', 'down', '--timeout', '1'], {
-        cwd: appDir,
-        env: { ...lab.dockerEnv, APP_IMAGE: 'unused/unused:x' },
-        timeoutMs: 30_000,
-      }).catch(() => undefined);
+      for (const project of ['app-staging', 'app-review-1']) {
+        const down = await runProcess('docker-compose', ['-p', project, 'down', '--timeout', '1'], {
+          cwd: appDir,
+          env: { ...lab.dockerEnv, APP_IMAGE: 'unused/unused:x' },
+          timeoutMs: 60_000,
+        }).catch((error: Error) => ({ code: 1, output: error.message }));
+        if (down.code !== 0) problems.push(`docker-compose -p ${project} down: ${down.output}`);
+      }
     }
-    await ssh?.stop();
-    await lab?.stop();
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  }, 60_000);
+    await ssh?.stop().catch((error: Error) => problems.push(`sshd: ${error.message}`));
+    await lab?.stop().catch((error: Error) => problems.push(`lab: ${error.message}`));
+    const killed = await removeWorkDir(dir);
+    if (killed.length > 0) problems.push(`still using ${dir} 30 s after teardown: ${killed.join('; ')}`);
+    if (problems.length > 0) throw new Error(problems.join('\n'));
+  }, 180_000);
 
   it('first deploy: v1 runs and is healthy, no previous image', async () => {
     const run = await deploy('deploy', images.v1);

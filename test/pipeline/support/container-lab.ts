@@ -2,9 +2,9 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { copyFileSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort } from './free-port.ts';
 import { runChecked, runProcess } from './run-process.ts';
+import { stopChild } from './teardown.ts';
 import { waitFor } from './wait-for.ts';
 
 /**
@@ -32,17 +32,6 @@ function pingSocket(socketPath: string): Promise<boolean> {
     req.on('timeout', () => req.destroy());
     req.end();
   });
-}
-
-async function stopProcess(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill('SIGTERM');
-  const done = await Promise.race([exited.then(() => true), sleep(5000).then(() => false)]);
-  if (!done) {
-    child.kill('SIGKILL');
-    await Promise.race([exited, sleep(2000)]);
-  }
 }
 
 /** Starts the registry and the podman API service under `dir`. Stop it with `stop()`. */
@@ -114,13 +103,23 @@ export async function startContainerLab(dir: string): Promise<ContainerLab> {
     children.push(child);
   };
 
+  /**
+   * Containers first (podman stops their conmon processes), then the services, each one waited
+   * for. Detached helpers may still be finishing afterwards (conmon runs `podman container
+   * cleanup` when a container exits): remove the dir with `removeWorkDir`, which waits for them.
+   * @throws {Error} when a container is left behind.
+   */
   const stop = async (): Promise<void> => {
-    // Containers first (podman stops their conmon processes), then the services.
-    await runProcess('podman', ['rm', '--all', '--force', '--time', '1'], {
-      env: podmanEnv,
-      timeoutMs: 30_000,
-    }).catch(() => undefined);
-    for (const child of children.reverse()) await stopProcess(child);
+    const podman = (args: string[]) => runProcess('podman', args, { env: podmanEnv, timeoutMs: 60_000 });
+    await podman(['rm', '--all', '--force', '--time', '1']).catch(() => undefined);
+    const left = await podman(['ps', '--all', '--quiet']).catch(() => ({
+      code: 1,
+      output: '(podman ps failed)',
+    }));
+    for (const child of [...children].reverse()) await stopChild(child);
+    if (left.code !== 0 || left.output.trim() !== '') {
+      throw new Error(`the container lab left containers behind: ${left.output.trim()}`);
+    }
   };
 
   try {
@@ -137,7 +136,7 @@ export async function startContainerLab(dir: string): Promise<ContainerLab> {
     );
     await waitFor('the podman API socket', () => pingSocket(socket), 150);
   } catch (error) {
-    await stop();
+    await stop().catch(() => undefined);
     throw new Error(`${(error as Error).message}\n${logs.join('')}`);
   }
   return { registry, dockerHost, podmanEnv, dockerEnv, stop };

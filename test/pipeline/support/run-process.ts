@@ -11,7 +11,7 @@ export interface RunOptions {
   env?: NodeJS.ProcessEnv;
   cwd?: string;
   input?: string;
-  /** Hard limit: the process is killed after this many milliseconds (default 60 s). */
+  /** Hard limit: the process and everything it started are killed after this many ms (default 60 s). */
   timeoutMs?: number;
   /** Called for every line of stdout or stderr, as it arrives. */
   onLine?: (line: string) => void;
@@ -20,6 +20,11 @@ export interface RunOptions {
 /**
  * Runs a command to completion with stdout and stderr merged, bounded by a timeout.
  * Never throws for a non-zero exit; rejects only when the command cannot be started.
+ *
+ * The command runs in a process group of its own. On timeout the whole group is killed, not
+ * only the command: a script killed alone leaves its children (ssh, docker-compose, curl)
+ * running, writing into the test's temp dir while the test removes it. The promise settles on
+ * `close`, after every process holding the output pipes has exited.
  */
 export function runProcess(
   command: string,
@@ -31,6 +36,7 @@ export function runProcess(
       env: options.env ?? process.env,
       cwd: options.cwd,
       stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+      detached: true,
     });
     let output = '';
     let pending = '';
@@ -45,7 +51,15 @@ export function runProcess(
     };
     child.stdout?.on('data', onData);
     child.stderr?.on('data', onData);
-    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 60_000);
+    const killGroup = (): void => {
+      if (child.pid === undefined) return;
+      try {
+        process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        // the group is gone already
+      }
+    };
+    const timer = setTimeout(killGroup, options.timeoutMs ?? 60_000);
     child.on('error', (error) => {
       clearTimeout(timer);
       reject(error);

@@ -3,10 +3,10 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort } from './free-port.ts';
 import { which } from './require-tools.ts';
 import { runChecked } from './run-process.ts';
+import { hasExited, stopChild } from './teardown.ts';
 import { waitFor } from './wait-for.ts';
 
 /** A real sshd on 127.0.0.1 that lets in the test's user with a throwaway key. */
@@ -76,15 +76,18 @@ export async function startSshServer(dir: string, sessionEnv: Record<string, str
   child.stderr?.on('data', (b: Buffer) => {
     log += b.toString();
   });
-  const stop = async (): Promise<void> => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-    child.kill('SIGTERM');
-    await Promise.race([exited, sleep(3000)]);
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  };
+  // The listener only: each session's sshd ends with its command, which the test awaits.
+  const stop = (): Promise<void> => stopChild(child, 3000);
   try {
-    await waitFor('sshd to listen', () => portOpen(port), 100);
+    // A port another listener holds would answer too: sshd must still be running.
+    await waitFor(
+      'sshd to listen',
+      async () => {
+        if (hasExited(child)) throw new Error(`sshd exited (${child.exitCode ?? child.signalCode})`);
+        return portOpen(port);
+      },
+      100,
+    );
   } catch (error) {
     await stop();
     throw new Error(`${(error as Error).message}\n${log}`);
