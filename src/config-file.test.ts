@@ -1,10 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import {
-  defaultEnvironments,
-  type EnvironmentSpec,
-  healthUrlVariable,
-  parseConfigFile,
-} from './config-file.ts';
+import { defaultEnvironments, healthUrlVariable, parseConfigFile } from './config-file.ts';
+import type { EnvironmentSpec } from './core/environment.ts';
 import { allowedRefKinds, globMatch } from './core/ref-policy.ts';
 
 const EXAMPLE_YAML = `environments:

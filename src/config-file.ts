@@ -1,33 +1,8 @@
 import { parse as parseYaml } from 'yaml';
 import { type core, z } from 'zod';
+import { ENVIRONMENT_NAME, type EnvironmentSpec, type RefRule } from './core/environment.ts';
 import { allowedRefKinds } from './core/ref-policy.ts';
-import { ENVIRONMENT_NAME } from './github/dispatch-inputs.ts';
 
-/** Who may deploy to an environment: admins also hold the staging role. */
-export type Role = 'admin' | 'staging';
-/**
- * A ref `/deploy <env> <ref>` accepts. `pattern` is a glob: `*` matches any run of characters
- * except `/`, `**` matches anything. `sha` accepts a full 40-hex commit SHA.
- */
-export type RefRule =
-  | { kind: 'branch'; pattern: string }
-  | { kind: 'tag'; pattern: string }
-  | { kind: 'sha' };
-export type Weekday = 'mon' | 'tue' | 'wed' | 'thu' | 'fri' | 'sat' | 'sun';
-/** `from` and `to` are `HH:MM` wall-clock times in the windows' timezone, `from < to`; `to` may be `24:00`. */
-export type WindowRule = { days: Weekday[]; from: string; to: string };
-/** `timezone` is a canonical IANA name (as `Intl.DateTimeFormat` resolves it). */
-export type DeploymentWindows = { timezone: string; allow: WindowRule[] };
-export type EnvironmentSpec = {
-  name: string;
-  /** The default ref of `/deploy <env>`. */
-  branch: string;
-  refs: RefRule[];
-  role: Role;
-  confirm: boolean;
-  windows: DeploymentWindows | null;
-  healthUrl: string | null;
-};
 export type EnvironmentsResult =
   | { ok: true; environments: EnvironmentSpec[] }
   | { ok: false; problems: string[] };

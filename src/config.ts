@@ -1,8 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
-import { defaultEnvironments, type EnvironmentSpec, httpUrlProblem, parseConfigFile } from './config-file.ts';
-
-export type { DeploymentWindows, EnvironmentSpec, RefRule, Role, WindowRule } from './config-file.ts';
+import { defaultEnvironments, httpUrlProblem, parseConfigFile } from './config-file.ts';
+import type { EnvironmentSpec } from './core/environment.ts';
 
 export type GitHubAuth =
   | { kind: 'token'; token: string }

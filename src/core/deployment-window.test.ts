@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { DeploymentWindows } from '../config-file.ts';
 import { checkWindow, describeWindows, formatInZone, zonedTimeToInstant } from './deployment-window.ts';
+import type { DeploymentWindows } from './environment.ts';
 
 const weekdays: DeploymentWindows = {
   timezone: 'Europe/Berlin',

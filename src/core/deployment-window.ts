@@ -1,4 +1,4 @@
-import type { DeploymentWindows, WindowRule } from '../config-file.ts';
+import type { DeploymentWindows, WindowRule } from './environment.ts';
 
 /**
  * Deployment windows (DESIGN.md: a config file may set them per environment). Pure: wall-clock math

@@ -1,4 +1,4 @@
-import type { RefRule } from '../config.ts';
+import type { RefRule } from './environment.ts';
 
 /** Which kinds of ref an environment would accept for this name (before asking GitHub what it is). */
 export type RefKinds = { branch: boolean; tag: boolean; sha: boolean };

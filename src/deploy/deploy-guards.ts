@@ -1,6 +1,6 @@
-import type { EnvironmentSpec } from '../config.ts';
 import type { DeploymentRecord } from '../core/deployment.ts';
 import { checkWindow, formatInZone } from '../core/deployment-window.ts';
+import type { EnvironmentSpec } from '../core/environment.ts';
 import { formatLockDuration } from '../core/lock-duration.ts';
 import { hasRole } from '../core/roles.ts';
 import type { EnvironmentLock } from '../store/store.ts';

@@ -1,5 +1,6 @@
-import type { Config, EnvironmentSpec } from '../config.ts';
-import { findEnvironment } from './deploy-deps.ts';
+import type { Config } from '../config.ts';
+import type { EnvironmentSpec } from '../core/environment.ts';
+import { findEnvironment } from '../core/environment.ts';
 
 export type EnvironmentArgument =
   | { ok: true; env: EnvironmentSpec }
@@ -17,7 +18,7 @@ export function environmentArgument(
 ): EnvironmentArgument {
   const names = config.environments.map((e) => e.name).join(', ');
   if (!given) return { ok: false, reason: 'usage', message: `${usage} Environments: ${names}.` };
-  const env = findEnvironment(config, given);
+  const env = findEnvironment(config.environments, given);
   if (!env) {
     return {
       ok: false,

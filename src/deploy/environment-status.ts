@@ -1,5 +1,5 @@
-import type { EnvironmentSpec } from '../config.ts';
 import type { DeploymentRecord } from '../core/deployment.ts';
+import type { EnvironmentSpec } from '../core/environment.ts';
 import { hasRole } from '../core/roles.ts';
 import { toGitHubError } from '../github/github-error.ts';
 import { getCommit } from '../github/resolve-ref.ts';
@@ -56,7 +56,7 @@ async function statusOf(deps: DeployDeps, env: EnvironmentSpec): Promise<Environ
     }),
     env.healthUrl
       ? probe(env.healthUrl).then((result) => {
-          deps.onHealth?.(env.name, result.up);
+          deps.observe.health(env.name, result.up);
           return result;
         })
       : Promise.resolve(null),

@@ -1,4 +1,8 @@
 import { z } from 'zod';
+import { ENVIRONMENT_NAME } from '../core/environment.ts';
+
+/** deploy.yml's Resolve job checks environment names with this pattern too. */
+export { ENVIRONMENT_NAME };
 
 /**
  * The `workflow_dispatch` inputs of `.github/workflows/deploy.yml`: the one source of truth the
@@ -9,9 +13,6 @@ export const DISPATCH_INPUT_NAMES = ['environment', 'sha', 'action', 'request_id
 
 /** Deploy actions the workflow understands. */
 export const DISPATCH_ACTIONS = ['deploy', 'rollback'] as const;
-
-/** An environment name: what GitHub accepts and what a shell can carry without quoting surprises. */
-export const ENVIRONMENT_NAME = /^[a-z][a-z0-9-]{0,31}$/;
 
 /** A request id, as it appears between square brackets in the run-name. */
 export const REQUEST_ID = /^[A-Za-z0-9-]{1,64}$/;

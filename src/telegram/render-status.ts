@@ -1,5 +1,5 @@
-import type { EnvironmentSpec } from '../config.ts';
 import { formatInZone } from '../core/deployment-window.ts';
+import type { EnvironmentSpec } from '../core/environment.ts';
 import type { HistoryEntry } from '../deploy/deployment-history.ts';
 import type { EnvironmentStatus } from '../deploy/environment-status.ts';
 import { escapeHtml, formatDuration, link } from './html.ts';
