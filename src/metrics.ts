@@ -1,4 +1,6 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import type { DeploymentRecord } from './core/deployment.ts';
+import { isFinal } from './core/deployment-state.ts';
 
 /** The metric names DESIGN.md promises; the Grafana dashboard and alert rules use only these. */
 export const METRIC_NAMES = [
@@ -56,5 +58,26 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
       labelNames: ['method', 'code'],
       registers: [registry],
     }),
+  };
+}
+
+/** What the use cases report, recorded in `metrics` (`Observer` of `deploy/deploy-deps.ts`). */
+export function metricsObserver(metrics: Metrics): {
+  finished: (record: DeploymentRecord) => void;
+  health: (environment: string, up: boolean) => void;
+} {
+  return {
+    finished(record) {
+      // A failed run that has not reported its rollback yet counts as failed.
+      const status = isFinal(record.state) || record.state === 'failed' ? record.state : 'failed';
+      metrics.deploymentsTotal.inc({ env: record.environment, status });
+      if (record.dispatchedAt !== null && record.finishedAt !== null) {
+        const seconds = (record.finishedAt - record.dispatchedAt) / 1000;
+        metrics.deploymentDuration.observe({ env: record.environment }, seconds);
+      }
+    },
+    health(environment, up) {
+      metrics.healthCheckUp.set({ env: environment }, up ? 1 : 0);
+    },
   };
 }

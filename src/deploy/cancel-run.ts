@@ -2,7 +2,7 @@ import type { DeploymentRecord } from '../core/deployment.ts';
 import { hasRole } from '../core/roles.ts';
 import { toGitHubError } from '../github/github-error.ts';
 import type { Confirmation } from '../store/store.ts';
-import { type Actor, auditAs, auditRecord, type DeployDeps } from './deploy-deps.ts';
+import { type Actor, auditAs, auditDeployment, type DeployDeps } from './deploy-deps.ts';
 import { environmentArgument } from './environment-argument.ts';
 import { openConfirmation } from './open-confirmation.ts';
 
@@ -50,20 +50,13 @@ export async function requestCancel(
   if (!deployment) {
     return { kind: 'refused', reason: 'nothing_in_flight', message: `Nothing is in flight for ${env.name}.` };
   }
-  const _now = deps.now();
   const confirmation = await openConfirmation(deps, {
     kind: 'cancel',
     deploymentId: deployment.id,
     actor,
     chatId: request.chatId,
   });
-  await auditAs(deps, actor, {
-    action: 'cancel_requested',
-    environment: env.name,
-    sha: deployment.sha,
-    request_id: deployment.id,
-    outcome: 'awaiting_confirmation',
-  });
+  await auditDeployment(deps, actor, deployment, 'cancel_requested', 'awaiting_confirmation');
   return { kind: 'confirm', deployment, confirmation };
 }
 
@@ -76,18 +69,7 @@ export async function cancelRun(
   deployment: DeploymentRecord,
   actor: Actor,
 ): Promise<CancelRunOutcome> {
-  const audit = (outcome: string) =>
-    deps.audit.append(
-      auditRecord({
-        actor_id: actor.id,
-        actor_name: actor.name,
-        action: 'cancel_run',
-        environment: deployment.environment,
-        sha: deployment.sha,
-        request_id: deployment.id,
-        outcome,
-      }),
-    );
+  const audit = (outcome: string) => auditDeployment(deps, actor, deployment, 'cancel_run', outcome);
   const current = (await deps.store.getDeployment(deployment.id)) ?? deployment;
   if (current.runId === null) {
     await audit('no_run');

@@ -1,13 +1,38 @@
 import type { AuditInput, AuditLog } from '../audit.ts';
-import type { Config, EnvironmentSpec } from '../config.ts';
+import type { Config } from '../config.ts';
 import type { DeploymentRecord } from '../core/deployment.ts';
 import type { GitHubClient } from '../github/github-client.ts';
 import type { RepoRef } from '../github/resolve-ref.ts';
 import type { Store } from '../store/store.ts';
+import type { FollowUps } from './follow-ups.ts';
 import type { HealthProbe } from './probe-health.ts';
 
 /** A Telegram user as the use cases see them. */
 export type Actor = { id: number; name: string };
+
+/**
+ * How the use cases reach the people in the chat, without knowing Telegram: the adapter behind it
+ * (the outbox) paces, coalesces and retries.
+ */
+export type Notifier = {
+  /** A deployment record changed: its message is sent, or edited to show the newest state. */
+  changed: (deploymentId: string) => void;
+  /**
+   * A plain-text message to a chat (lock reminders go to the owner's private chat).
+   * @throws when the chat cannot be reached (the user blocked the bot, never opened a chat with it).
+   */
+  tell: (chatId: number, text: string) => Promise<void>;
+  /** Queues every message still owed (after a restart, and on every reconciliation pass). */
+  resume: () => Promise<void>;
+};
+
+/** What the use cases report for metrics; no-ops are fine. */
+export type Observer = {
+  /** Once per deployment, when its run has finished. */
+  finished: (record: DeploymentRecord) => void;
+  /** Every health probe's result (`/status`). */
+  health: (environment: string, up: boolean) => void;
+};
 
 /** Everything the deployment use cases need; built once in main.ts. No grammY or Hono in here. */
 export type DeployDeps = {
@@ -22,26 +47,16 @@ export type DeployDeps = {
   newRequestId: () => string;
   /** Confirmation ids: 22 base64url characters of randomness. */
   newConfirmationId: () => string;
-  /** The repository's default branch (the deploy workflow runs from there); cached by the caller. */
+  /** The repository's default branch (the deploy workflow runs from there). */
   defaultBranch: () => Promise<string>;
-  /** Told whenever a deployment record changed, so its Telegram message gets edited. */
-  onDeploymentChanged: (deploymentId: string) => void;
-  /** Told once when a deployment's run has finished (for metrics). */
-  onFinished: (record: DeploymentRecord) => void;
+  notify: Notifier;
+  observe: Observer;
+  /** Work that calls GitHub after a webhook was answered (reviewers, a failed job's log). */
+  followUps: FollowUps;
   confirmTtlMs: number;
   /** Probes an environment's health URL for /status; default `probeHealth` (GET, 1.5 s limit). */
   probeHealth?: (url: string) => Promise<HealthProbe>;
-  /** Told every health probe's result (the `health_check_up{env}` gauge). */
-  onHealth?: (environment: string, up: boolean) => void;
-  /** Sends a plain-text message to a chat (lock reminders go to the owner's private chat). */
-  sendTo?: (chatId: number, text: string) => Promise<void>;
 };
-
-/** The configured environment of that name, case-insensitively. */
-export function findEnvironment(config: Readonly<Config>, name: string): EnvironmentSpec | undefined {
-  const wanted = name.trim().toLowerCase();
-  return config.environments.find((e) => e.name === wanted);
-}
 
 /** Audit helper: fills the fields that do not apply with null. */
 export function auditRecord(
@@ -66,4 +81,21 @@ export function auditAs(
   return deps.audit.append(
     auditRecord({ actor_id: actor?.id ?? null, actor_name: actor?.name ?? null, ...fields }),
   );
+}
+
+/** Appends an audit line about a deployment: its environment, SHA and request id filled in. */
+export function auditDeployment(
+  deps: Pick<DeployDeps, 'audit'>,
+  actor: Actor | null,
+  record: Pick<DeploymentRecord, 'environment' | 'sha' | 'id'>,
+  action: string,
+  outcome: string,
+): Promise<unknown> {
+  return auditAs(deps, actor, {
+    action,
+    environment: record.environment,
+    sha: record.sha,
+    request_id: record.id,
+    outcome,
+  });
 }

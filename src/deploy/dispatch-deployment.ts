@@ -2,7 +2,7 @@ import type { DeploymentRecord } from '../core/deployment.ts';
 import { canMove } from '../core/deployment-state.ts';
 import { dispatchWorkflow } from '../github/dispatch-workflow.ts';
 import { GitHubError } from '../github/github-error.ts';
-import { auditRecord, type DeployDeps } from './deploy-deps.ts';
+import { auditDeployment, type DeployDeps } from './deploy-deps.ts';
 import { updateDeployment } from './update-deployment.ts';
 
 export type DispatchOutcome =
@@ -22,7 +22,7 @@ export async function dispatchDeployment(deps: DeployDeps, deploymentId: string)
   );
   if (!claimed.changed) return { kind: 'skipped', deployment: claimed.record };
   const deployment = claimed.record;
-  deps.onDeploymentChanged(deployment.id);
+  deps.notify.changed(deployment.id);
   await auditDispatch(deps, deployment, 'dispatch', 'attempt');
   try {
     const run = await dispatchWorkflow(deps.github, deps.repo, {
@@ -44,7 +44,7 @@ export async function dispatchDeployment(deps: DeployDeps, deploymentId: string)
       runUrl: current.runUrl ?? run.runUrl,
       dispatchedAt: current.dispatchedAt ?? now,
     }));
-    deps.onDeploymentChanged(record.id);
+    deps.notify.changed(record.id);
     await auditDispatch(deps, record, 'dispatched', run.runId ? `run ${run.runId}` : 'run pending');
     return { kind: 'dispatched', deployment: record };
   } catch (error) {
@@ -55,22 +55,14 @@ export async function dispatchDeployment(deps: DeployDeps, deploymentId: string)
       finishedAt: now,
       detail: { ...current.detail, note: error.userMessage },
     }));
-    deps.onDeploymentChanged(record.id);
+    deps.notify.changed(record.id);
     await auditDispatch(deps, record, 'dispatched', `error:${error.reason}`);
     return { kind: 'failed', deployment: record, message: error.userMessage };
   }
 }
 
 function auditDispatch(deps: DeployDeps, record: DeploymentRecord, step: string, outcome: string) {
-  return deps.audit.append(
-    auditRecord({
-      actor_id: record.requesterId,
-      actor_name: record.requesterName,
-      action: `${record.action}_${step}`,
-      environment: record.environment,
-      sha: record.sha,
-      request_id: record.id,
-      outcome,
-    }),
-  );
+  const requester =
+    record.requesterId === null ? null : { id: record.requesterId, name: record.requesterName };
+  return auditDeployment(deps, requester, record, `${record.action}_${step}`, outcome);
 }

@@ -1,5 +1,6 @@
 import { formatInZone } from '../core/deployment-window.ts';
-import { type DeployDeps, findEnvironment } from './deploy-deps.ts';
+import { findEnvironment } from '../core/environment.ts';
+import type { DeployDeps } from './deploy-deps.ts';
 
 /** How long before its expiry a lock's owner is reminded. */
 export const REMIND_BEFORE_MS = 10 * 60_000;
@@ -11,7 +12,6 @@ export const REMIND_BEFORE_MS = 10 * 60_000;
  * with several instances only one sends it. Returns how many reminders were sent.
  */
 export async function remindLockOwners(deps: DeployDeps): Promise<number> {
-  if (!deps.sendTo) return 0;
   const now = deps.now();
   let sent = 0;
   for (const lock of await deps.store.listLocks(now)) {
@@ -19,10 +19,10 @@ export async function remindLockOwners(deps: DeployDeps): Promise<number> {
     // A lock of ten minutes or less would be "reminded" as soon as it is taken: noise.
     if (lock.expiresAt - lock.createdAt <= REMIND_BEFORE_MS) continue;
     if (!(await deps.store.markLockReminded(lock.environment, lock.createdAt, now))) continue;
-    const zone = findEnvironment(deps.config, lock.environment)?.windows?.timezone ?? 'UTC';
+    const zone = findEnvironment(deps.config.environments, lock.environment)?.windows?.timezone ?? 'UTC';
     const minutes = Math.max(1, Math.round((lock.expiresAt - now) / 60_000));
     try {
-      await deps.sendTo(
+      await deps.notify.tell(
         lock.ownerId,
         `⏰ Your lock on ${lock.environment} (${lock.reason}) expires in about ${minutes} min, at ${formatInZone(lock.expiresAt, zone)}. To keep deployments stopped longer: /unlock ${lock.environment}, then /lock ${lock.environment} <duration> <reason>.`,
       );

@@ -1,9 +1,13 @@
-import { decodeCallback } from '../core/callback-data.ts';
+import { type DecodedCallback, decodeCallback } from '../core/callback-data.ts';
 import type { DeploymentRecord } from '../core/deployment.ts';
+import { findEnvironment } from '../core/environment.ts';
 import { hasRole } from '../core/roles.ts';
+import type { Confirmation } from '../store/store.ts';
 import { type CancelRunOutcome, cancelRun } from './cancel-run.ts';
-import { type Actor, auditAs, auditRecord, type DeployDeps, findEnvironment } from './deploy-deps.ts';
+import { type Actor, auditAs, auditDeployment, type DeployDeps } from './deploy-deps.ts';
 import { type GuardRefusal, recheckGuards } from './deploy-guards.ts';
+import { type DispatchOutcome, dispatchDeployment } from './dispatch-deployment.ts';
+import { expireRequest } from './expire-request.ts';
 import { updateDeployment } from './update-deployment.ts';
 
 /** Stable codes for a press that does nothing. */
@@ -19,8 +23,11 @@ export type PressRefusal =
 
 export type PressOutcome =
   | { kind: 'refused'; reason: PressRefusal; message: string }
-  /** Confirmed (a deploy or a rollback): the caller dispatches (`dispatchDeployment`). */
-  | { kind: 'confirmed'; deployment: DeploymentRecord }
+  /**
+   * A deploy or rollback confirmed: its dispatch has started. `dispatch` settles when GitHub has
+   * answered, so the caller can acknowledge the press first and then wait.
+   */
+  | { kind: 'confirmed'; deployment: DeploymentRecord; dispatch: Promise<DispatchOutcome> }
   | { kind: 'cancelled'; deployment: DeploymentRecord }
   /** A `/cancel` confirmed: GitHub was asked to cancel the run (or said why not). */
   | { kind: 'run_cancel'; deployment: DeploymentRecord; result: CancelRunOutcome }
@@ -35,137 +42,143 @@ export type ButtonPress = {
   key: Buffer;
 };
 
+type Refused = Extract<PressOutcome, { kind: 'refused' }>;
+type Pressed = {
+  decoded: Extract<DecodedCallback, { ok: true }>;
+  confirmation: Confirmation;
+  deployment: DeploymentRecord;
+};
+
+const refused = (reason: PressRefusal, message: string): Refused => ({ kind: 'refused', reason, message });
+
 /**
- * A press of Confirm or Cancel. Re-checks everything at the press (DESIGN.md "Confirmation and
- * callbacks"): the HMAC tag, that the confirmation exists, belongs to this chat and message, is
- * unexpired and unused (consumed atomically: a double tap or a replay acts once), that only the
- * requester confirms (any admin may cancel), and the presser's role now, not at request time.
+ * A press of Confirm or Cancel. Re-checks everything at the press: the HMAC tag, that the
+ * confirmation exists, belongs to this chat and message, is unexpired and unused (consumed
+ * atomically: a double tap or a replay acts once), that only the requester confirms (any admin may
+ * cancel), and the presser's role now, not at request time. For deploys and rollbacks a lock taken
+ * (or a window closed) since the request stops the Confirm; a Confirm that passes starts the dispatch.
  *
- * A confirmation of kind `cancel` (from `/cancel`) sits on a message of its own, not on the
- * deployment's live message: Confirm asks GitHub to cancel the run (admin role re-checked), the
- * second button keeps the run going. For deploys and rollbacks a lock taken (or a window closed)
- * since the request stops the Confirm.
+ * A confirmation of kind `cancel` (from `/cancel`) sits on a message of its own: Confirm asks GitHub
+ * to cancel the run, the second button keeps the run going.
  */
 export async function pressButton(deps: DeployDeps, press: ButtonPress): Promise<PressOutcome> {
-  const { actor } = press;
+  const pressed = await findPressed(deps, press);
+  if ('kind' in pressed) return pressed;
+  const denied = await checkPresser(deps, press.actor, pressed);
+  if (denied) return denied;
+  const { confirmation, deployment, decoded } = pressed;
+  const now = deps.now();
+  const consumed = await deps.store.consumeConfirmation(confirmation.id, now);
+  if (!consumed.ok) {
+    if (consumed.reason === 'used') return refused('used', 'Already answered.');
+    if (consumed.reason !== 'expired') return refused('unknown', 'This request is no longer open.');
+    const isCancel = confirmation.kind === 'cancel';
+    if (!isCancel) await expireRequest(deps, deployment.id, now);
+    return refused(
+      'expired',
+      `This confirmation expired. Send /${isCancel ? 'cancel' : deployment.action} ${deployment.environment} again.`,
+    );
+  }
+  if (confirmation.kind === 'cancel') {
+    if (decoded.action !== 'confirm') {
+      await auditDeployment(deps, press.actor, deployment, 'cancel_run_dismissed', 'kept');
+      return { kind: 'kept', deployment };
+    }
+    return { kind: 'run_cancel', deployment, result: await cancelRun(deps, deployment, press.actor) };
+  }
+  return decoded.action === 'confirm'
+    ? confirm(deps, press.actor, deployment, now)
+    : dismiss(deps, press.actor, deployment, now);
+}
+
+/** The confirmation and deployment a button names, if the button is genuine and on its own message. */
+async function findPressed(deps: DeployDeps, press: ButtonPress): Promise<Pressed | Refused> {
   const decoded = decodeCallback(press.key, press.data);
   if (!decoded.ok) {
-    await auditAs(deps, actor, { action: 'button_refused', outcome: 'forged' });
-    return { kind: 'refused', reason: 'forged', message: 'This button is not valid.' };
+    await auditAs(deps, press.actor, { action: 'button_refused', outcome: 'forged' });
+    return refused('forged', 'This button is not valid.');
   }
   const confirmation = await deps.store.getConfirmation(decoded.id);
-  if (!confirmation)
-    return { kind: 'refused', reason: 'unknown', message: 'This request is no longer open.' };
-  const deployment = await deps.store.getDeployment(confirmation.deploymentId);
-  if (!deployment) return { kind: 'refused', reason: 'unknown', message: 'This request is no longer open.' };
-  const isCancel = confirmation.kind === 'cancel';
-  if (
-    confirmation.chatId !== press.chatId ||
-    (!isCancel &&
-      press.messageId !== null &&
-      deployment.messageId !== null &&
-      deployment.messageId !== press.messageId)
-  ) {
-    await auditAs(deps, actor, {
+  const deployment = confirmation && (await deps.store.getDeployment(confirmation.deploymentId));
+  if (!confirmation || !deployment) return refused('unknown', 'This request is no longer open.');
+  // A /cancel confirmation is a message of its own; the others ride on the deployment's message.
+  const otherMessage =
+    confirmation.kind !== 'cancel' &&
+    press.messageId !== null &&
+    deployment.messageId !== null &&
+    deployment.messageId !== press.messageId;
+  if (confirmation.chatId !== press.chatId || otherMessage) {
+    await auditAs(deps, press.actor, {
       action: 'button_refused',
       request_id: deployment.id,
       outcome: 'wrong_message',
     });
-    return { kind: 'refused', reason: 'wrong_message', message: 'This button does not belong here.' };
+    return refused('wrong_message', 'This button does not belong here.');
   }
-  const env = findEnvironment(deps.config, deployment.environment);
-  const audit = (action: string, outcome: string) =>
-    deps.audit.append(
-      auditRecord({
-        actor_id: actor.id,
-        actor_name: actor.name,
-        action,
-        environment: deployment.environment,
-        sha: deployment.sha,
-        request_id: deployment.id,
-        outcome,
-      }),
+  return { decoded, confirmation, deployment };
+}
+
+/** Only the requester confirms, holding the role now; the requester or any admin may cancel. */
+async function checkPresser(deps: DeployDeps, actor: Actor, pressed: Pressed): Promise<Refused | null> {
+  const { decoded, confirmation, deployment } = pressed;
+  const isCancel = confirmation.kind === 'cancel';
+  const access = deps.config.access;
+  if (decoded.action !== 'confirm') {
+    if (actor.id === confirmation.requesterId || hasRole(actor.id, 'admin', access)) return null;
+    await auditDeployment(deps, actor, deployment, 'cancel_denied', 'forbidden');
+    return refused('forbidden', 'Only the requester or an admin can cancel this.');
+  }
+  if (actor.id !== confirmation.requesterId) {
+    return refused(
+      'not_requester',
+      isCancel
+        ? 'Only the admin who sent /cancel can confirm this.'
+        : `Only ${deployment.requesterName} can confirm this.`,
     );
+  }
+  const env = findEnvironment(deps.config.environments, deployment.environment);
+  const role = isCancel || deployment.action === 'rollback' ? 'admin' : env?.role;
+  if (env && role && hasRole(actor.id, role, access)) return null;
+  await auditDeployment(deps, actor, deployment, 'confirm_denied', 'forbidden');
+  const what = isCancel
+    ? 'cancel runs'
+    : `${deployment.action === 'rollback' ? 'roll back' : 'deploy to'} ${deployment.environment}`;
+  return refused('forbidden', `You may no longer ${what}.`);
+}
 
-  if (decoded.action === 'confirm') {
-    if (actor.id !== confirmation.requesterId) {
-      return {
-        kind: 'refused',
-        reason: 'not_requester',
-        message: isCancel
-          ? 'Only the admin who sent /cancel can confirm this.'
-          : `Only ${deployment.requesterName} can confirm this.`,
-      };
-    }
-    const role = isCancel || deployment.action === 'rollback' ? 'admin' : env?.role;
-    if (!env || !role || !hasRole(actor.id, role, deps.config.access)) {
-      await audit('confirm_denied', 'forbidden');
-      return {
-        kind: 'refused',
-        reason: 'forbidden',
-        message: isCancel
-          ? 'You may no longer cancel runs.'
-          : `You may no longer ${deployment.action === 'rollback' ? 'roll back' : 'deploy to'} ${deployment.environment}.`,
-      };
-    }
-  } else if (actor.id !== confirmation.requesterId && !hasRole(actor.id, 'admin', deps.config.access)) {
-    await audit('cancel_denied', 'forbidden');
-    return {
-      kind: 'refused',
-      reason: 'forbidden',
-      message: 'Only the requester or an admin can cancel this.',
-    };
+/** Confirm of a deploy or rollback: the guards once more, then the dispatch. */
+async function confirm(
+  deps: DeployDeps,
+  actor: Actor,
+  deployment: DeploymentRecord,
+  now: number,
+): Promise<PressOutcome> {
+  const env = findEnvironment(deps.config.environments, deployment.environment);
+  const guard = env ? await recheckGuards(deps, env, deployment) : { ok: true as const };
+  if (!guard.ok) {
+    const { record } = await updateDeployment(deps.store, deployment.id, now, (current) =>
+      current.state === 'requested'
+        ? { state: 'cancelled', finishedAt: now, detail: { ...current.detail, note: guard.message } }
+        : null,
+    );
+    deps.notify.changed(record.id);
+    await auditDeployment(deps, actor, deployment, `${deployment.action}_refused`, guard.reason);
+    return refused(guard.reason, guard.message);
   }
+  await auditDeployment(deps, actor, deployment, `${deployment.action}_confirmed`, 'confirmed');
+  return { kind: 'confirmed', deployment, dispatch: dispatchDeployment(deps, deployment.id) };
+}
 
-  const now = deps.now();
-  const consumed = await deps.store.consumeConfirmation(confirmation.id, now);
-  if (!consumed.ok) {
-    if (consumed.reason === 'expired') {
-      if (!isCancel) await expire(deps, deployment.id, now);
-      return {
-        kind: 'refused',
-        reason: 'expired',
-        message: `This confirmation expired. Send /${isCancel ? 'cancel' : deployment.action} ${deployment.environment} again.`,
-      };
-    }
-    if (consumed.reason === 'used') return { kind: 'refused', reason: 'used', message: 'Already answered.' };
-    return { kind: 'refused', reason: 'unknown', message: 'This request is no longer open.' };
-  }
-
-  if (isCancel) {
-    if (decoded.action !== 'confirm') {
-      await audit('cancel_run_dismissed', 'kept');
-      return { kind: 'kept', deployment };
-    }
-    return { kind: 'run_cancel', deployment, result: await cancelRun(deps, deployment, actor) };
-  }
-  if (decoded.action === 'confirm') {
-    const guard = env ? await recheckGuards(deps, env, deployment) : { ok: true as const };
-    if (!guard.ok) {
-      const { record } = await updateDeployment(deps.store, deployment.id, now, (current) =>
-        current.state === 'requested'
-          ? { state: 'cancelled', finishedAt: now, detail: { ...current.detail, note: guard.message } }
-          : null,
-      );
-      deps.onDeploymentChanged(record.id);
-      await audit(`${deployment.action}_refused`, guard.reason);
-      return { kind: 'refused', reason: guard.reason, message: guard.message };
-    }
-    await audit(`${deployment.action}_confirmed`, 'confirmed');
-    return { kind: 'confirmed', deployment };
-  }
+async function dismiss(
+  deps: DeployDeps,
+  actor: Actor,
+  deployment: DeploymentRecord,
+  now: number,
+): Promise<PressOutcome> {
   const { record } = await updateDeployment(deps.store, deployment.id, now, (current) =>
     current.state === 'requested' ? { state: 'cancelled', finishedAt: now } : null,
   );
-  deps.onDeploymentChanged(record.id);
-  await audit(`${deployment.action}_cancelled`, 'cancelled');
+  deps.notify.changed(record.id);
+  await auditDeployment(deps, actor, deployment, `${deployment.action}_cancelled`, 'cancelled');
   return { kind: 'cancelled', deployment: record };
-}
-
-/** Marks a request whose confirmation ran out as expired (also done by the sweeper for untouched ones). */
-export async function expire(deps: DeployDeps, deploymentId: string, now: number): Promise<void> {
-  const { changed } = await updateDeployment(deps.store, deploymentId, now, (current) =>
-    current.state === 'requested' ? { state: 'expired', finishedAt: now } : null,
-  );
-  if (changed) deps.onDeploymentChanged(deploymentId);
 }

@@ -148,5 +148,6 @@ export async function proposeRollback(deps: DeployDeps, request: RollbackRequest
     actor,
     chatId: request.chatId,
   });
+  deps.notify.changed(deployment.id);
   return { kind: 'confirm', deployment, confirmation, current, target };
 }

@@ -1,14 +1,11 @@
 import type { DeploymentRecord } from '../core/deployment.ts';
 import type { DeploymentState } from '../core/deployment-state.ts';
-import type { RunEvent } from '../core/run-events.ts';
-import type { DeployDeps } from '../deploy/deploy-deps.ts';
-import { expire } from '../deploy/press-button.ts';
-import { updateDeployment } from '../deploy/update-deployment.ts';
-import { requestIdFromTitle } from './dispatch-inputs.ts';
-import { toGitHubError } from './github-error.ts';
-import { follow } from './handle-delivery.ts';
-import { jobEvent, runEvent } from './run-events-from-github.ts';
-import { fetchApproval } from './run-lookups.ts';
+import { fetchRunEvents, findRunByRequest } from '../github/run-lookups.ts';
+import { reportFinished } from './apply-events.ts';
+import type { DeployDeps } from './deploy-deps.ts';
+import { expireRequest } from './expire-request.ts';
+import { followRun } from './follow-run.ts';
+import { updateDeployment } from './update-deployment.ts';
 
 /** States whose run may still report news. */
 const FOLLOWED: readonly DeploymentState[] = [
@@ -23,33 +20,27 @@ const FOLLOWED: readonly DeploymentState[] = [
 
 /** After a run finished, keep polling this long for late job details (the rollback step, the log). */
 const SETTLE_MS = 5 * 60_000;
-
 /** A deployment dispatched but never seen on GitHub after this long is given up as timed out. */
 const LOST_RUN_MS = 30 * 60_000;
+/** Confirmed but not dispatched after this long: the process stopped in between. */
 const STUCK_CONFIRM_MS = 3 * 60_000;
+/** Webhook delivery ids are remembered this long (GitHub redelivers by hand within days). */
+const DELIVERY_MEMORY_MS = 7 * 24 * 3600_000;
 
 export type ReconcileReport = { polled: number; expired: number; errors: number };
 
 /**
- * One reconciliation pass: polls GitHub for every deployment still in flight and applies what it
- * finds exactly as if the webhooks had arrived (so a lost webhook, or no inbound connection at all,
- * still ends every deployment in its final state), and expires confirmations nobody answered.
- * Never throws: a failing poll is counted and retried on the next pass.
+ * One reconciliation pass: expires confirmations nobody answered, polls GitHub for every deployment
+ * still in flight and applies what it finds exactly as if the webhooks had arrived (so a lost
+ * webhook, or no inbound connection at all, still ends every deployment in its final state), queues
+ * the messages still owed, and forgets old delivery ids. A failing poll is counted and retried on
+ * the next pass.
+ * @throws only when the store fails.
  */
 export async function reconcile(deps: DeployDeps): Promise<ReconcileReport> {
-  const report: ReconcileReport = { polled: 0, expired: 0, errors: 0 };
   const now = deps.now();
-  const requested = await deps.store.listDeployments({ states: ['requested'], unfinished: true, limit: 500 });
-  for (const record of requested) {
-    if (record.detail.confirmationId === null) continue;
-    const confirmation = await deps.store.getConfirmation(record.detail.confirmationId);
-    if (confirmation && confirmation.usedAt === null && confirmation.expiresAt <= now) {
-      await expire(deps, record.id, now);
-      report.expired++;
-    }
-  }
-  const followed = await deps.store.listDeployments({ states: FOLLOWED, limit: 500 });
-  for (const record of followed) {
+  const report: ReconcileReport = { polled: 0, expired: await expireUnanswered(deps, now), errors: 0 };
+  for (const record of await deps.store.listDeployments({ states: FOLLOWED, limit: 500 })) {
     if (record.finishedAt !== null && now - record.finishedAt > SETTLE_MS) continue;
     try {
       await poll(deps, record, now);
@@ -58,40 +49,42 @@ export async function reconcile(deps: DeployDeps): Promise<ReconcileReport> {
       report.errors++;
     }
   }
+  await deps.notify.resume();
+  await deps.store.forgetDeliveries(now - DELIVERY_MEMORY_MS);
   return report;
 }
 
+async function expireUnanswered(deps: DeployDeps, now: number): Promise<number> {
+  let expired = 0;
+  for (const record of await deps.store.listDeployments({
+    states: ['requested'],
+    unfinished: true,
+    limit: 500,
+  })) {
+    if (record.detail.confirmationId === null) continue;
+    const confirmation = await deps.store.getConfirmation(record.detail.confirmationId);
+    if (confirmation && confirmation.usedAt === null && confirmation.expiresAt <= now) {
+      await expireRequest(deps, record.id, now);
+      expired++;
+    }
+  }
+  return expired;
+}
+
 async function poll(deps: DeployDeps, record: DeploymentRecord, now: number): Promise<void> {
-  let runId = record.runId;
+  const runId =
+    record.runId ??
+    (await findRunByRequest(deps.github, deps.repo, deps.config.github.workflow, record.id))?.runId ??
+    null;
   if (runId === null) {
-    runId = await findRunId(deps, record);
-    if (runId === null) {
-      // Confirmed but never dispatched means the process stopped in between; dispatched but never seen
-      // means GitHub lost it. Either way, say so instead of showing "dispatched" forever.
-      const age = now - (record.dispatchedAt ?? record.updatedAt);
-      if (age > (record.state === 'confirmed' ? STUCK_CONFIRM_MS : LOST_RUN_MS))
-        await giveUp(deps, record, now);
-      return;
-    }
+    // Confirmed but never dispatched means the process stopped in between; dispatched but never seen
+    // means GitHub lost it. Either way, say so instead of showing "dispatched" forever.
+    const age = now - (record.dispatchedAt ?? record.updatedAt);
+    if (age > (record.state === 'confirmed' ? STUCK_CONFIRM_MS : LOST_RUN_MS))
+      await giveUp(deps, record, now);
+    return;
   }
-  const repo = deps.repo;
-  try {
-    const { data: run } = await deps.github.rest.actions.getWorkflowRun({ ...repo, run_id: runId });
-    const { data: jobs } = await deps.github.rest.actions.listJobsForWorkflowRun({
-      ...repo,
-      run_id: runId,
-      filter: 'latest',
-      per_page: 100,
-    });
-    const events: RunEvent[] = [...jobs.jobs.map((j) => jobEvent(j)), runEvent(run)];
-    if (run.status === 'waiting' || jobs.jobs.some((j) => j.status === 'waiting')) {
-      const approval = await fetchApproval(deps.github, repo, runId, run.html_url);
-      if (approval) events.push(approval);
-    }
-    await follow(deps, record, events);
-  } catch (error) {
-    throw toGitHubError(error, `run ${runId}`);
-  }
+  await followRun(deps, record, await fetchRunEvents(deps.github, deps.repo, runId));
 }
 
 async function giveUp(deps: DeployDeps, record: DeploymentRecord, now: number): Promise<void> {
@@ -105,19 +98,7 @@ async function giveUp(deps: DeployDeps, record: DeploymentRecord, now: number): 
       : null,
   );
   if (changed) {
-    deps.onDeploymentChanged(updated.id);
-    deps.onFinished(updated);
+    deps.notify.changed(updated.id);
+    await reportFinished(deps, updated);
   }
-}
-
-async function findRunId(deps: DeployDeps, record: DeploymentRecord): Promise<number | null> {
-  const workflow = deps.config.github.workflow;
-  const { data } = await deps.github.rest.actions.listWorkflowRuns({
-    ...deps.repo,
-    workflow_id: /^\d+$/.test(workflow) ? Number(workflow) : workflow,
-    event: 'workflow_dispatch',
-    per_page: 30,
-  });
-  const run = data.workflow_runs.find((r) => requestIdFromTitle(r.display_title) === record.id);
-  return run?.id ?? null;
 }

@@ -1,5 +1,5 @@
-import type { EnvironmentSpec } from '../config.ts';
 import { type DeploymentRecord, emptyDetail } from '../core/deployment.ts';
+import type { EnvironmentSpec } from '../core/environment.ts';
 import { checkRef } from '../core/ref.ts';
 import { allowedRefKinds, describeRefRules } from '../core/ref-policy.ts';
 import { hasRole } from '../core/roles.ts';
@@ -10,6 +10,7 @@ import type { Confirmation } from '../store/store.ts';
 import { type Actor, auditAs, type DeployDeps } from './deploy-deps.ts';
 import { auditOverride, checkGuards, type GuardRefusal, splitOverride } from './deploy-guards.ts';
 import { listDeployedCommits } from './deployed-commits.ts';
+import { type DispatchOutcome, dispatchDeployment } from './dispatch-deployment.ts';
 import { environmentArgument } from './environment-argument.ts';
 import { openConfirmation } from './open-confirmation.ts';
 
@@ -29,8 +30,8 @@ export type RequestOutcome =
   | { kind: 'refused'; reason: RequestRefusal; message: string }
   /** Recorded and waiting for the requester's Confirm. */
   | { kind: 'confirm'; deployment: DeploymentRecord; confirmation: Confirmation }
-  /** Recorded; the environment asks for no confirmation, so the caller dispatches right away. */
-  | { kind: 'ready'; deployment: DeploymentRecord };
+  /** Recorded; the environment asks for no confirmation, so its dispatch has started. */
+  | { kind: 'dispatching'; deployment: DeploymentRecord; dispatch: Promise<DispatchOutcome> };
 
 export type DeployRequest = {
   actor: Actor;
@@ -44,7 +45,8 @@ export type DeployRequest = {
  * `/deploy <env> [ref]`: checks the role, the ref and the environment, resolves the ref to a pinned
  * SHA on GitHub, compares it with what the environment runs now, and records the request. A lock or
  * a closed deployment window refuses it unless an admin overrides with a reason (`deploy-guards.ts`).
- * Expected refusals are values; only surprises throw.
+ * Where the environment asks for no confirmation, the dispatch starts at once. Expected refusals
+ * are values; only surprises throw.
  */
 export async function requestDeployment(deps: DeployDeps, request: DeployRequest): Promise<RequestOutcome> {
   const { config, actor } = { config: deps.config, actor: request.actor };
@@ -121,7 +123,10 @@ export async function requestDeployment(deps: DeployDeps, request: DeployRequest
     outcome: env.confirm ? 'awaiting_confirmation' : 'accepted',
   });
   if (override && guard.overridden.length > 0) await auditOverride(deps, actor, deployment, override);
-  if (!confirmationId) return { kind: 'ready', deployment };
+  if (!confirmationId) {
+    deps.notify.changed(deployment.id);
+    return { kind: 'dispatching', deployment, dispatch: dispatchDeployment(deps, deployment.id) };
+  }
   const confirmation = await openConfirmation(deps, {
     id: confirmationId,
     ...(confirmBy === null ? {} : { expiresAt: confirmBy }),
@@ -130,6 +135,7 @@ export async function requestDeployment(deps: DeployDeps, request: DeployRequest
     actor,
     chatId: request.chatId,
   });
+  deps.notify.changed(deployment.id);
   return { kind: 'confirm', deployment, confirmation };
 }
 

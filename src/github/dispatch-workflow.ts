@@ -2,6 +2,7 @@ import { buildDispatchInputs, type DispatchInputs } from './dispatch-inputs.ts';
 import type { GitHubClient } from './github-client.ts';
 import { GitHubError, toGitHubError } from './github-error.ts';
 import type { RepoRef } from './resolve-ref.ts';
+import { findRunByRequest } from './run-lookups.ts';
 
 export type DispatchedRun = { runId: number | null; runUrl: string | null };
 
@@ -66,18 +67,11 @@ async function findRunByRequestId(
 ): Promise<DispatchedRun> {
   const attempts = options.findRunAttempts ?? 5;
   const sleep = options.sleep ?? sleepFor;
-  const marker = `[${requestId}]`;
   for (let attempt = 0; attempt < attempts; attempt++) {
     if (attempt > 0) await sleep(1000 * attempt);
     try {
-      const { data } = await octokit.rest.actions.listWorkflowRuns({
-        ...repo,
-        workflow_id,
-        event: 'workflow_dispatch',
-        per_page: 20,
-      });
-      const run = data.workflow_runs.find((r) => (r.display_title ?? '').includes(marker));
-      if (run) return { runId: run.id, runUrl: run.html_url };
+      const run = await findRunByRequest(octokit, repo, workflow_id, requestId);
+      if (run) return run;
     } catch {
       // The dispatch went through; finding the run is best effort (reconciliation matches it later).
     }

@@ -1,8 +1,10 @@
 import type { JobView } from '../core/deployment.ts';
 import type { RunEvent } from '../core/run-events.ts';
+import { requestIdFromTitle } from './dispatch-inputs.ts';
 import type { GitHubClient } from './github-client.ts';
+import { toGitHubError } from './github-error.ts';
 import type { RepoRef } from './resolve-ref.ts';
-import { failureTail } from './run-events-from-github.ts';
+import { failureTail, jobEvent, runEvent } from './run-events-from-github.ts';
 
 /**
  * Who must approve a run waiting for an environment's reviewers, with the link to review it.
@@ -44,5 +46,59 @@ export async function fetchFailureLog(
     return { type: 'failure_log', job: failed.name, step, logTail: failureTail(text) };
   } catch {
     return { type: 'failure_log', job: failed.name, step, logTail: [] };
+  }
+}
+
+/**
+ * Everything GitHub knows now about a run, as events: the run, its latest jobs and, while it waits,
+ * who must approve it. Reconciliation applies these exactly as if the webhooks had arrived.
+ * @throws {GitHubError} when GitHub cannot be asked.
+ */
+export async function fetchRunEvents(
+  octokit: GitHubClient,
+  repo: RepoRef,
+  runId: number,
+): Promise<RunEvent[]> {
+  try {
+    const { data: run } = await octokit.rest.actions.getWorkflowRun({ ...repo, run_id: runId });
+    const { data: jobs } = await octokit.rest.actions.listJobsForWorkflowRun({
+      ...repo,
+      run_id: runId,
+      filter: 'latest',
+      per_page: 100,
+    });
+    const events: RunEvent[] = [...jobs.jobs.map((j) => jobEvent(j)), runEvent(run)];
+    if (run.status === 'waiting' || jobs.jobs.some((j) => j.status === 'waiting')) {
+      const approval = await fetchApproval(octokit, repo, runId, run.html_url);
+      if (approval) events.push(approval);
+    }
+    return events;
+  } catch (error) {
+    throw toGitHubError(error, `run ${runId}`);
+  }
+}
+
+/**
+ * The newest dispatched run of the deploy workflow whose title carries `[requestId]` (deploy.yml's
+ * run-name), or null when none does (yet: GitHub lists a dispatched run a few seconds late).
+ * @throws {GitHubError} when GitHub cannot be asked.
+ */
+export async function findRunByRequest(
+  octokit: GitHubClient,
+  repo: RepoRef,
+  workflow: string | number,
+  requestId: string,
+): Promise<{ runId: number; runUrl: string } | null> {
+  try {
+    const { data } = await octokit.rest.actions.listWorkflowRuns({
+      ...repo,
+      workflow_id: typeof workflow === 'string' && /^\d+$/.test(workflow) ? Number(workflow) : workflow,
+      event: 'workflow_dispatch',
+      per_page: 30,
+    });
+    const run = data.workflow_runs.find((r) => requestIdFromTitle(r.display_title) === requestId);
+    return run ? { runId: run.id, runUrl: run.html_url } : null;
+  } catch (error) {
+    throw toGitHubError(error, `the runs of ${workflow}`);
   }
 }

@@ -1,7 +1,9 @@
 import { type Api, GrammyError, HttpError } from 'grammy';
 import type { InlineKeyboardMarkup } from 'grammy/types';
 import type { DeploymentRecord } from '../core/deployment.ts';
+import type { Notifier } from '../deploy/deploy-deps.ts';
 import type { Store } from '../store/store.ts';
+import { escapeHtml } from './html.ts';
 
 /** How the outbox turns a record into a message. */
 export type RenderDeployment = (record: DeploymentRecord) => {
@@ -45,7 +47,7 @@ type ChatQueue = {
  * - "message is not modified" counts as delivered; a 429 waits `retry_after` (auto-retry plugin);
  * - what was delivered is stored (`deliveredVersion`), so `resume()` after a restart sends what is owed.
  */
-export class Outbox {
+export class Outbox implements Notifier {
   readonly #o: Required<Omit<OutboxOptions, 'onError'>> & Pick<OutboxOptions, 'onError'>;
   readonly #chats = new Map<number, ChatQueue>();
   #closed = false;
@@ -62,7 +64,20 @@ export class Outbox {
     });
   }
 
-  /** A record changed: its message will show the new state (coalesced with other changes). */
+  /** {@link Notifier.changed}: `touch` whose failure (the store) is reported to `onError`, not thrown. */
+  changed(deploymentId: string): void {
+    this.touch(deploymentId).catch((error) => this.#o.onError?.(error, { chatId: 0, deploymentId }));
+  }
+
+  /** {@link Notifier.tell}: plain text, escaped; rejects when Telegram refuses it. */
+  async tell(chatId: number, text: string): Promise<void> {
+    await this.send(chatId, escapeHtml(text));
+  }
+
+  /**
+   * A record changed: its message will show the new state (coalesced with other changes), or is sent
+   * first when it has none yet.
+   */
   async touch(deploymentId: string): Promise<void> {
     const record = await this.#o.store.getDeployment(deploymentId);
     if (!record || record.chatId === null || !this.#owesMessage(record)) return;
@@ -71,15 +86,13 @@ export class Outbox {
     this.#schedule(record.chatId);
   }
 
-  /** Queues every edit still owed (after a restart, and periodically as a safety net). */
-  async resume(): Promise<number> {
-    const owed = await this.#o.store.listUndelivered(500);
-    for (const record of owed) {
+  /** Queues every message and edit still owed (after a restart, and periodically as a safety net). */
+  async resume(): Promise<void> {
+    for (const record of await this.#o.store.listUndelivered(500)) {
       if (record.chatId === null || !this.#owesMessage(record)) continue;
       this.#queue(record.chatId).edits.add(record.id);
       this.#schedule(record.chatId);
     }
-    return owed.length;
   }
 
   /** Whether anything is queued or in flight (tests and shutdown wait for this). */
@@ -151,13 +164,12 @@ export class Outbox {
   }
 
   /**
-   * Whether a record's message is owed: an edit when it has a message, or (for runs started outside
-   * Telegram, which nobody replied to) a first message. Requests from a chat get their first message
-   * from the command handler, so they are never sent twice.
+   * Whether a record's message is owed: a first message when it has none (a request, a run started
+   * outside Telegram), else an edit. Every deployment message goes through here, so the message id
+   * is attached once and never sent twice.
    */
   #owesMessage(record: DeploymentRecord): boolean {
-    if (record.version <= record.deliveredVersion) return false;
-    return record.messageId !== null || record.requesterId === null;
+    return record.chatId !== null && record.version > record.deliveredVersion;
   }
 
   /** Edits one deployment's message to its newest version (or sends it first). Returns whether Telegram was called. */
@@ -224,9 +236,14 @@ export class Outbox {
       }
     } catch (error) {
       this.#o.onError?.(error, { chatId, deploymentId: record.id });
-      const q = this.#queue(chatId);
-      q.nextAt = this.#o.now() + 5000;
-      q.edits.add(record.id);
+      if (error instanceof GrammyError && (error.error_code === 400 || error.error_code === 403)) {
+        // The chat is gone or the bot was blocked: retrying would fail forever.
+        await this.#o.store.markDelivered(record.id, record.version);
+      } else {
+        const q = this.#queue(chatId);
+        q.nextAt = this.#o.now() + 5000;
+        q.edits.add(record.id);
+      }
     }
     return true;
   }

@@ -1,18 +1,12 @@
-import type { Context } from 'grammy';
 import { requestCancel } from '../../deploy/cancel-run.ts';
-import { actorOf } from '../actor.ts';
-import type { BotDeps } from '../bot-deps.ts';
 import { escapeHtml, link } from '../html.ts';
 import { cancelRunKeyboard } from '../keyboards.ts';
-import { commandWords } from './command-words.ts';
+import type { CommandHandler } from './command-input.ts';
 
 /** `/cancel <env>`: asks to confirm cancelling the run in flight. */
-export async function cancelCommand(ctx: Context, deps: BotDeps): Promise<void> {
-  const user = ctx.from;
-  const chatId = ctx.chat?.id;
-  if (!user || chatId === undefined) return;
-  const [environment] = commandWords(ctx);
-  const outcome = await requestCancel(deps.deploy, { actor: actorOf(user), chatId, environment });
+export const cancelCommand: CommandHandler = async ({ actor, chatId, words }, deps) => {
+  const [environment] = words;
+  const outcome = await requestCancel(deps.deploy, { actor, chatId, environment });
   if (outcome.kind === 'refused') {
     await deps.outbox.send(chatId, escapeHtml(outcome.message));
     return;
@@ -29,4 +23,4 @@ export async function cancelCommand(ctx: Context, deps: BotDeps): Promise<void> 
     ].join('\n'),
     cancelRunKeyboard(deps.callbackKey, outcome.confirmation.id),
   );
-}
+};

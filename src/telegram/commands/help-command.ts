@@ -1,20 +1,16 @@
-import type { Context } from 'grammy';
 import { hasRole, rolesOf } from '../../core/roles.ts';
-import type { BotDeps } from '../bot-deps.ts';
 import { commandsFor } from '../command-list.ts';
 import { escapeHtml } from '../html.ts';
+import type { CommandHandler } from './command-input.ts';
 
 /** `/start` and `/help`: only the commands this user may run, and the environments they may deploy to. */
-export async function helpCommand(ctx: Context, deps: BotDeps): Promise<void> {
-  const user = ctx.from;
-  const chatId = ctx.chat?.id;
-  if (!user || chatId === undefined) return;
+export const helpCommand: CommandHandler = async ({ actor, chatId }, deps) => {
   const { config } = deps.deploy;
-  const roles = rolesOf(user.id, config.access);
+  const roles = rolesOf(actor.id, config.access);
   const lines = commandsFor(roles).map(
     (c) => `/${c.name}${c.args ? ` ${escapeHtml(c.args)}` : ''} — ${escapeHtml(c.description)}`,
   );
-  const envs = config.environments.filter((e) => hasRole(user.id, e.role, config.access));
+  const envs = config.environments.filter((e) => hasRole(actor.id, e.role, config.access));
   const envLines = envs.map(
     (e) =>
       `• <b>${escapeHtml(e.name)}</b>: default <code>${escapeHtml(e.branch)}</code>${e.confirm ? ', asks to confirm' : ''}`,
@@ -23,4 +19,4 @@ export async function helpCommand(ctx: Context, deps: BotDeps): Promise<void> {
     chatId,
     ['<b>Commands</b>', ...lines, '', '<b>You may deploy to</b>', ...envLines].join('\n'),
   );
-}
+};

@@ -1,25 +1,19 @@
-import type { Context } from 'grammy';
 import { formatInZone } from '../../core/deployment-window.ts';
+import { findEnvironment } from '../../core/environment.ts';
 import { formatLockDuration } from '../../core/lock-duration.ts';
-import { findEnvironment } from '../../deploy/deploy-deps.ts';
 import { lockEnvironment } from '../../deploy/lock-environment.ts';
-import { actorOf } from '../actor.ts';
-import type { BotDeps } from '../bot-deps.ts';
 import { escapeHtml } from '../html.ts';
-import { commandWords } from './command-words.ts';
+import type { CommandHandler } from './command-input.ts';
 
 /** `/lock <env> [duration] [reason]`: stops deploys and rollbacks to an environment. */
-export async function lockCommand(ctx: Context, deps: BotDeps): Promise<void> {
-  const user = ctx.from;
-  const chatId = ctx.chat?.id;
-  if (!user || chatId === undefined) return;
-  const outcome = await lockEnvironment(deps.deploy, { actor: actorOf(user), words: commandWords(ctx) });
+export const lockCommand: CommandHandler = async ({ actor, chatId, words }, deps) => {
+  const outcome = await lockEnvironment(deps.deploy, { actor, words: words });
   if (outcome.kind === 'refused') {
     await deps.outbox.send(chatId, escapeHtml(outcome.message));
     return;
   }
   const { lock } = outcome;
-  const zone = findEnvironment(deps.deploy.config, lock.environment)?.windows?.timezone ?? 'UTC';
+  const zone = findEnvironment(deps.deploy.config.environments, lock.environment)?.windows?.timezone ?? 'UTC';
   const name = escapeHtml(lock.environment);
   await deps.outbox.send(
     chatId,
@@ -28,4 +22,4 @@ export async function lockCommand(ctx: Context, deps: BotDeps): Promise<void> {
       `Deploys and rollbacks to ${name} are refused; an admin can override one with --force &lt;reason&gt;. /unlock ${name} lifts it. You get a reminder 10 minutes before it ends.`,
     ].join('\n'),
   );
-}
+};

@@ -1,17 +1,11 @@
-import type { Context } from 'grammy';
 import { unlockEnvironment } from '../../deploy/unlock-environment.ts';
-import { actorOf } from '../actor.ts';
-import type { BotDeps } from '../bot-deps.ts';
 import { escapeHtml } from '../html.ts';
-import { commandWords } from './command-words.ts';
+import type { CommandHandler } from './command-input.ts';
 
 /** `/unlock <env>`: any admin lifts a lock. */
-export async function unlockCommand(ctx: Context, deps: BotDeps): Promise<void> {
-  const user = ctx.from;
-  const chatId = ctx.chat?.id;
-  if (!user || chatId === undefined) return;
-  const [environment] = commandWords(ctx);
-  const outcome = await unlockEnvironment(deps.deploy, { actor: actorOf(user), environment });
+export const unlockCommand: CommandHandler = async ({ actor, chatId, words }, deps) => {
+  const [environment] = words;
+  const outcome = await unlockEnvironment(deps.deploy, { actor, environment });
   if (outcome.kind === 'refused') {
     await deps.outbox.send(chatId, escapeHtml(outcome.message));
     return;
@@ -21,4 +15,4 @@ export async function unlockCommand(ctx: Context, deps: BotDeps): Promise<void> 
     chatId,
     `🔓 <b>${escapeHtml(lock.environment)}</b> is unlocked (it was locked by ${escapeHtml(lock.ownerName)}: ${escapeHtml(lock.reason)}).`,
   );
-}
+};
