@@ -1,4 +1,4 @@
-import type { ChatMessage, FakeTelegram } from '../../test/fakes/telegram-api.ts';
+import type { ChatMessage, FakeTelegram } from '../test/fakes/telegram-api.ts';
 
 type Service = { outbox: { idle(): boolean } };
 

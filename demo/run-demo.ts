@@ -1,14 +1,14 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type FakeGitHub, startFakeGitHub } from '../../test/fakes/github-api.ts';
-import type { FakeTelegram } from '../../test/fakes/telegram-api.ts';
-import { startFakeTelegram } from '../../test/fakes/telegram-api.ts';
-import { renderMessage } from '../../test/fakes/telegram-transcript.ts';
-import type { Person } from '../../test/fakes/telegram-updates.ts';
-import { loadConfig } from '../config.ts';
-import { createLogger } from '../logger.ts';
-import { startService } from '../main.ts';
+import { loadConfig } from '../src/config.ts';
+import { createLogger } from '../src/logger.ts';
+import { startService } from '../src/main.ts';
+import { type FakeGitHub, startFakeGitHub } from '../test/fakes/github-api.ts';
+import type { FakeTelegram } from '../test/fakes/telegram-api.ts';
+import { startFakeTelegram } from '../test/fakes/telegram-api.ts';
+import { renderMessage } from '../test/fakes/telegram-transcript.ts';
+import type { Person } from '../test/fakes/telegram-updates.ts';
 import { ChatPrinter } from './chat-printer.ts';
 
 const TOKEN = '7000000001:DEMOdemoDEMOdemoDEMOdemoDEMOdemo123';
@@ -24,7 +24,7 @@ const EVE: Person = { id: 1003, first_name: 'Eve', username: 'eve' };
  * credentials. Prints the chats as people read them, each message as it changes. Exit code 1 when a
  * deployment did not reach the state it should (so the demo doubles as a smoke test).
  */
-export async function runDemo(_options: { fast: boolean }): Promise<number> {
+export async function runDemo(): Promise<number> {
   const dir = await mkdtemp(join(tmpdir(), 'deploybot-demo-'));
   const telegram = await startFakeTelegram({ token: TOKEN });
   const github = await startFakeGitHub({
@@ -221,3 +221,6 @@ async function waitFor<T>(
 }
 
 export type { FakeTelegram };
+
+// `npm run demo` runs this file.
+if (import.meta.main) process.exitCode = await runDemo();

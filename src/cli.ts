@@ -9,7 +9,6 @@ const USAGE = `Usage: deploybot <command>
   setup                 register the Telegram webhook and command menu, and the GitHub webhook
   doctor                check the configuration and that Telegram, GitHub and the store answer
   audit verify [file]   check the audit trail's hash chain (default: AUDIT_LOG_PATH)
-  demo                  play deployments against built-in simulators (no credentials, no network)
 `;
 
 /** Exit codes: 0 ok, 1 a check failed, 2 bad configuration or usage. */
@@ -27,10 +26,12 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'audit':
       return auditCommand(rest);
-    case 'demo': {
-      const { runDemo } = await import('./demo/run-demo.ts');
-      return runDemo({ fast: rest.includes('--fast') });
-    }
+    case 'demo':
+      // The demo plays against the test simulators, which are not shipped (see docs/architecture.md).
+      process.stderr.write(
+        'deploybot: the demo runs from a clone of the repository, with its dev dependencies: npm ci && npm run demo\n',
+      );
+      return 2;
     case undefined:
     case 'help':
     case '--help':

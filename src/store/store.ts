@@ -50,7 +50,7 @@ export type DeploymentFilter = {
 
 /**
  * Persistence for the bot. One interface, two implementations (SQLite by default, PostgreSQL when
- * several instances share the work), one contract test suite (`store-contract.ts`).
+ * several instances share the work), one contract test suite (`test/store/store-contract.ts`).
  *
  * Every method that "claims" something (consume a confirmation, remember a delivery, take a lock or a
  * lease, update with an expected version) is atomic across instances sharing the same database:

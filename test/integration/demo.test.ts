@@ -6,7 +6,7 @@ const run = promisify(execFile);
 
 describe('npm run demo', () => {
   it('plays every scenario to its expected end and prints the chats', async () => {
-    const { stdout } = await run(process.execPath, ['src/cli.ts', 'demo'], { timeout: 60_000 });
+    const { stdout } = await run(process.execPath, ['demo/run-demo.ts'], { timeout: 60_000 });
     expect(stdout).toContain('Demo finished: every deployment reached the state it should.');
     expect(stdout).toContain('✋ Waiting for approval');
     expect(stdout).toContain('lead-reviewer');

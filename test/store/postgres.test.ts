@@ -2,10 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { inspect } from 'node:util';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
-import { emptyDetail } from '../core/deployment.ts';
-import { openStore } from './open-store.ts';
-import { openPostgresStore } from './postgres.ts';
-import { StoreError } from './store.ts';
+import { emptyDetail } from '../../src/core/deployment.ts';
+import { openStore } from '../../src/store/open-store.ts';
+import { openPostgresStore } from '../../src/store/postgres.ts';
+import { StoreError } from '../../src/store/store.ts';
 import { describeStoreContract } from './store-contract.ts';
 import { deployment } from './store-contract-fixtures.ts';
 

@@ -7,10 +7,10 @@ import { DatabaseSync } from 'node:sqlite';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { emptyDetail } from '../core/deployment.ts';
-import { openStore } from './open-store.ts';
-import { openSqliteStore } from './sqlite.ts';
-import { StoreError } from './store.ts';
+import { emptyDetail } from '../../src/core/deployment.ts';
+import { openStore } from '../../src/store/open-store.ts';
+import { openSqliteStore } from '../../src/store/sqlite.ts';
+import { StoreError } from '../../src/store/store.ts';
 import { describeStoreContract } from './store-contract.ts';
 import { deployment } from './store-contract-fixtures.ts';
 
@@ -120,7 +120,7 @@ describe('SQLite store specifics', () => {
       } as const;
       await store.insertConfirmation({ ...c, expiresAt: Number.MAX_SAFE_INTEGER });
     }
-    const module = pathToFileURL(join(import.meta.dirname, 'sqlite.ts')).href;
+    const module = pathToFileURL(join(import.meta.dirname, '../../src/store/sqlite.ts')).href;
     const script = `
       const { openSqliteStore } = await import(${JSON.stringify(module)});
       const store = await openSqliteStore(${JSON.stringify(path)});

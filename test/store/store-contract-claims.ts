@@ -1,5 +1,5 @@
 import { beforeEach, describe, expect, it } from 'vitest';
-import type { Store, StoreError } from './store.ts';
+import type { Store, StoreError } from '../../src/store/store.ts';
 import type { ContractSuite } from './store-contract.ts';
 import { confirmation, lock, rejection, T0 } from './store-contract-fixtures.ts';
 

@@ -1,7 +1,7 @@
 import { beforeEach, describe, expect, it } from 'vitest';
-import { emptyDetail, type NewDeployment } from '../core/deployment.ts';
-import type { Store } from './store.ts';
-import { StoreError } from './store.ts';
+import { emptyDetail, type NewDeployment } from '../../src/core/deployment.ts';
+import type { Store } from '../../src/store/store.ts';
+import { StoreError } from '../../src/store/store.ts';
 import type { ContractSuite } from './store-contract.ts';
 import { deployment, rejection, richDetail, T0 } from './store-contract-fixtures.ts';
 

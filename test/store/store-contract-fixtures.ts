@@ -1,5 +1,5 @@
-import { type DeploymentDetail, emptyDetail, type NewDeployment } from '../core/deployment.ts';
-import type { Confirmation, EnvironmentLock } from './store.ts';
+import { type DeploymentDetail, emptyDetail, type NewDeployment } from '../../src/core/deployment.ts';
+import type { Confirmation, EnvironmentLock } from '../../src/store/store.ts';
 
 /** Test data shared by the store contract's topic files (one id sequence for all of them). */
 

@@ -1,5 +1,5 @@
 import { beforeEach, describe, expect, it } from 'vitest';
-import type { Store } from './store.ts';
+import type { Store } from '../../src/store/store.ts';
 import type { ContractSuite, StoreFixture } from './store-contract.ts';
 import { confirmation, deployment, lock, richDetail, T0 } from './store-contract-fixtures.ts';
 

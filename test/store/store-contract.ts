@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe } from 'vitest';
-import type { Store } from './store.ts';
+import type { Store } from '../../src/store/store.ts';
 import { describeClaimsContract } from './store-contract-claims.ts';
 import { describeDeploymentsContract } from './store-contract-deployments.ts';
 import { describeSharedStoreContract } from './store-contract-shared.ts';
