@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { type ServerType, serve } from '@hono/node-server';
+import type { Bot } from 'grammy';
 import type { Update } from 'grammy/types';
 import { openAuditLog } from './audit.ts';
 import type { Config } from './config.ts';
@@ -12,7 +13,7 @@ import { remindLockOwners } from './deploy/lock-reminders.ts';
 import { reconcile } from './deploy/reconcile.ts';
 import { cachedDefaultBranch } from './github/default-branch.ts';
 import { createGitHubClient } from './github/github-client.ts';
-import { createApp } from './http/app.ts';
+import { type AppDeps, createApp } from './http/app.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { createMetrics, metricsObserver } from './metrics.ts';
 import { openStore } from './store/open-store.ts';
@@ -53,7 +54,6 @@ export async function startService(config: Readonly<Config>, options: ServiceOpt
   // Build.
   const log = options.logger ?? createLogger({ level: config.logLevel, secrets: config.secrets });
   const now = options.now ?? Date.now;
-  const holder = randomBytes(8).toString('hex');
   const metrics = createMetrics();
   const store = await openStore(config.databaseUrl);
   const audit = await openAuditLog(config.auditLogPath);
@@ -103,27 +103,7 @@ export async function startService(config: Readonly<Config>, options: ServiceOpt
     metrics,
     ping: () => store.ping(),
     log: (level, message, error) => log[level]({ err: error }, message),
-    ...(config.telegram.mode === 'webhook' && config.telegram.webhookSecret
-      ? {
-          telegram: {
-            secret: config.telegram.webhookSecret,
-            // Trust boundary: the route checked the secret and that update_id is an integer; grammY
-            // ignores update types no handler listens to.
-            handleUpdate: (update) => bot.handleUpdate(update as Update),
-          },
-        }
-      : {}),
-    ...(config.github.webhookSecret
-      ? {
-          github: {
-            secret: config.github.webhookSecret,
-            handleDelivery: async (delivery) => {
-              const outcome = await handleDelivery(deps, delivery);
-              log.debug({ delivery: delivery.id, event: delivery.name, outcome }, 'github delivery');
-            },
-          },
-        }
-      : {}),
+    ...webhookRoutes(config, deps, bot, log),
   });
 
   // Connect: a wrong token or an unreachable store stops the start here, not at the first update.
@@ -139,13 +119,70 @@ export async function startService(config: Readonly<Config>, options: ServiceOpt
       .start({ drop_pending_updates: false, allowed_updates: ['message', 'callback_query'] })
       .catch((error) => log.error({ err: error }, 'long polling stopped'));
   }
+  const timers = startTimers(deps, log);
+  void timers.reconciler.runNow({ lease: false });
+
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    deps,
+    outbox,
+    reconcileNow: timers.reconciler.runNow,
+    remindLocksNow: () => timers.reminders.runNow(),
+    close: async () => {
+      timers.reconciler.stop();
+      timers.reminders.stop();
+      if (bot.isRunning()) await bot.stop();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await deps.followUps.settle(5000);
+      outbox.close();
+      await audit.close();
+      await store.close();
+    },
+  };
+}
+
+/** The webhook routes this configuration asks for: Telegram's in webhook mode, GitHub's with a secret. */
+function webhookRoutes(
+  config: Readonly<Config>,
+  deps: DeployDeps,
+  bot: Bot,
+  log: Logger,
+): Pick<AppDeps, 'telegram' | 'github'> {
+  const telegramSecret = config.telegram.mode === 'webhook' ? config.telegram.webhookSecret : null;
+  const githubSecret = config.github.webhookSecret;
+  return {
+    ...(telegramSecret && {
+      telegram: {
+        secret: telegramSecret,
+        // Trust boundary: the route checked the secret and that update_id is an integer; grammY
+        // ignores update types no handler listens to.
+        handleUpdate: (update) => bot.handleUpdate(update as Update),
+      },
+    }),
+    ...(githubSecret && {
+      github: {
+        secret: githubSecret,
+        handleDelivery: async (delivery) => {
+          const outcome = await handleDelivery(deps, delivery);
+          log.debug({ delivery: delivery.id, event: delivery.name, outcome }, 'github delivery');
+        },
+      },
+    }),
+  };
+}
+
+/** Reconciliation every RECONCILE_INTERVAL_SECONDS and lock reminders every minute, each by one instance. */
+function startTimers(deps: DeployDeps, log: Logger): { reconciler: LeasedTimer; reminders: LeasedTimer } {
+  const { store, now, config } = deps;
+  const holder = randomBytes(8).toString('hex');
   const reconciler = startLeasedTimer({
     store,
     holder,
+    now,
     name: 'reconcile',
     everyMs: config.reconcileIntervalSeconds * 1000,
     leaseMs: config.reconcileIntervalSeconds * 1500,
-    now,
     work: async () => {
       const report = await reconcile(deps);
       if (report.errors) log.warn(report, 'reconciliation pass had errors');
@@ -155,36 +192,17 @@ export async function startService(config: Readonly<Config>, options: ServiceOpt
   const reminders = startLeasedTimer({
     store,
     holder,
+    now,
     name: 'lock-reminders',
     everyMs: 60_000,
     leaseMs: 90_000,
-    now,
     work: async () => {
       const sent = await remindLockOwners(deps);
       if (sent) log.info({ sent }, 'lock reminders sent');
     },
     onError: (error) => log.error({ err: error }, 'lock reminders failed'),
   });
-  void reconciler.runNow({ lease: false });
-
-  return {
-    url: `http://127.0.0.1:${port}`,
-    port,
-    deps,
-    outbox,
-    reconcileNow: reconciler.runNow,
-    remindLocksNow: () => reminders.runNow(),
-    close: async () => {
-      reconciler.stop();
-      reminders.stop();
-      if (bot.isRunning()) await bot.stop();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      await deps.followUps.settle(5000);
-      outbox.close();
-      await audit.close();
-      await store.close();
-    },
-  };
+  return { reconciler, reminders };
 }
 
 function listen(

@@ -4,6 +4,7 @@ import { toGitHubError } from '../github/github-error.ts';
 import type { Confirmation } from '../store/store.ts';
 import { type Actor, auditAs, auditDeployment, type DeployDeps } from './deploy-deps.ts';
 import { environmentArgument } from './environment-argument.ts';
+import { findInFlight } from './find-in-flight.ts';
 import { openConfirmation } from './open-confirmation.ts';
 
 export type CancelRefusal = 'usage' | 'unknown_environment' | 'forbidden' | 'nothing_in_flight';
@@ -17,18 +18,6 @@ export type CancelRunOutcome =
   /** GitHub accepted the cancel; the run reports `cancelled` on the return path, which ends the record. */
   | { kind: 'cancelling'; deployment: DeploymentRecord }
   | { kind: 'failed'; reason: 'completed' | 'no_run' | 'github_error'; message: string };
-
-/**
- * The deployment of an environment that has a run going on (dispatched or later, not finished), or
- * undefined. Requests still waiting for Confirm do not count: they have no run.
- */
-export async function findInFlight(
-  deps: DeployDeps,
-  environment: string,
-): Promise<DeploymentRecord | undefined> {
-  const unfinished = await deps.store.listDeployments({ environment, unfinished: true, limit: 20 });
-  return unfinished.find((d) => d.state !== 'requested' && d.state !== 'confirmed');
-}
 
 /**
  * `/cancel <env>` (admin): finds the run in flight and asks for confirmation like /rollback. Nothing

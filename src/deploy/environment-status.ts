@@ -4,9 +4,9 @@ import { hasRole } from '../core/roles.ts';
 import { toGitHubError } from '../github/github-error.ts';
 import { getCommit } from '../github/resolve-ref.ts';
 import type { EnvironmentLock } from '../store/store.ts';
-import { findInFlight } from './cancel-run.ts';
 import type { Actor, DeployDeps } from './deploy-deps.ts';
 import { listDeployedCommits } from './deployed-commits.ts';
+import { findInFlight } from './find-in-flight.ts';
 import { type HealthProbe, probeHealth } from './probe-health.ts';
 
 /** What runs in an environment now, per GitHub's Deployments API (so deploys made without the bot count). */

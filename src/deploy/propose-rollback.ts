@@ -1,14 +1,14 @@
-import { type DeploymentRecord, emptyDetail } from '../core/deployment.ts';
+import type { DeploymentRecord } from '../core/deployment.ts';
 import { hasRole } from '../core/roles.ts';
 import { GitHubError } from '../github/github-error.ts';
 import { getCommit } from '../github/resolve-ref.ts';
 import type { Confirmation } from '../store/store.ts';
-import { findInFlight } from './cancel-run.ts';
 import { type Actor, auditAs, type DeployDeps } from './deploy-deps.ts';
-import { auditOverride, checkGuards, type GuardRefusal, splitOverride } from './deploy-guards.ts';
+import { checkGuards, type GuardRefusal, splitOverride } from './deploy-guards.ts';
 import { type DeployedCommit, listDeployedCommits } from './deployed-commits.ts';
 import { clipArgument, environmentArgument } from './environment-argument.ts';
-import { openConfirmation } from './open-confirmation.ts';
+import { findInFlight } from './find-in-flight.ts';
+import { recordRequest } from './record-request.ts';
 
 export type RollbackRefusal =
   | 'usage'
@@ -69,15 +69,56 @@ export async function proposeRollback(deps: DeployDeps, request: RollbackRequest
     };
   }
 
+  const found = await findRollbackTarget(deps, env.name);
+  if (found.kind === 'refused') return found;
+  const { current, target, commit, currentSubject } = found;
+
+  const { deployment, confirmation } = await recordRequest(deps, {
+    actor,
+    chatId: request.chatId,
+    environment: env.name,
+    action: 'rollback',
+    ref: target.sha,
+    commit: {
+      sha: target.sha,
+      subject: commit?.subject ?? `deployment ${target.deploymentId} (commit details unavailable)`,
+      author: commit?.author ?? target.creator,
+    },
+    // aheadBy unknown: a rollback goes back, "N commits over" would mislead.
+    detail: {
+      baseSha: current.sha,
+      note: `Now running: ${current.sha.slice(0, 7)}${currentSubject ? ` "${currentSubject.slice(0, 80)}"` : ''}. Rolls back to ${target.sha.slice(0, 7)}, deployed successfully ${new Date(target.endedAt ?? target.createdAt).toISOString().slice(0, 16).replace('T', ' ')} UTC.`,
+    },
+    confirm: true,
+    outcome: `awaiting_confirmation (from ${current.sha.slice(0, 7)})`,
+    override: override === null ? null : { reason: override, used: guard.overridden.length > 0 },
+  });
+  if (!confirmation) throw new Error('a rollback always opens a confirmation');
+  return { kind: 'confirm', deployment, confirmation, current, target };
+}
+
+type RollbackTarget = {
+  kind: 'found';
+  current: DeployedCommit;
+  target: DeployedCommit;
+  commit: { subject: string; author: string } | null;
+  currentSubject: string | null;
+};
+
+/** What runs now and the last successful deployment of another commit before it, with their subjects. */
+async function findRollbackTarget(
+  deps: DeployDeps,
+  environment: string,
+): Promise<RollbackTarget | Extract<RollbackOutcome, { kind: 'refused' }>> {
   let current: DeployedCommit | undefined;
   let target: DeployedCommit | undefined;
   let commit: { subject: string; author: string } | null = null;
   let currentSubject: string | null = null;
   try {
-    let successful = await listDeployedCommits(deps, env.name, { limit: 2, successfulOnly: true });
+    let successful = await listDeployedCommits(deps, environment, { limit: 2, successfulOnly: true });
     current = successful[0];
     if (current && successful[1]?.sha === current.sha)
-      successful = await listDeployedCommits(deps, env.name, { limit: 10, successfulOnly: true });
+      successful = await listDeployedCommits(deps, environment, { limit: 10, successfulOnly: true });
     target = successful.find((d) => d.sha !== current?.sha);
     if (current && target) {
       // Context for the confirmation only: a commit GitHub cannot show does not stop a rollback.
@@ -97,57 +138,9 @@ export async function proposeRollback(deps: DeployDeps, request: RollbackRequest
       kind: 'refused',
       reason: 'no_history',
       message: current
-        ? `${env.name} has no earlier successful deployment than the one running now (${current.sha.slice(0, 7)}): nothing to roll back to.`
-        : `${env.name} has no successful deployment on GitHub yet: nothing to roll back to.`,
+        ? `${environment} has no earlier successful deployment than the one running now (${current.sha.slice(0, 7)}): nothing to roll back to.`
+        : `${environment} has no successful deployment on GitHub yet: nothing to roll back to.`,
     };
   }
-
-  const now = deps.now();
-  const confirmationId = deps.newConfirmationId();
-  const confirmBy = now + deps.confirmTtlMs;
-  const deployment = await deps.store.insertDeployment({
-    id: deps.newRequestId(),
-    environment: env.name,
-    action: 'rollback',
-    ref: target.sha,
-    sha: target.sha,
-    subject: commit?.subject ?? `deployment ${target.deploymentId} (commit details unavailable)`,
-    author: commit?.author ?? target.creator,
-    requesterId: actor.id,
-    requesterName: actor.name,
-    chatId: request.chatId,
-    messageId: null,
-    state: 'requested',
-    runId: null,
-    runUrl: null,
-    // aheadBy unknown: a rollback goes back, "N commits over" would mislead.
-    detail: {
-      ...emptyDetail(),
-      baseSha: current.sha,
-      confirmationId,
-      confirmBy,
-      note: `Now running: ${current.sha.slice(0, 7)}${currentSubject ? ` "${currentSubject.slice(0, 80)}"` : ''}. Rolls back to ${target.sha.slice(0, 7)}, deployed successfully ${new Date(target.endedAt ?? target.createdAt).toISOString().slice(0, 16).replace('T', ' ')} UTC.`,
-    },
-    createdAt: now,
-    dispatchedAt: null,
-    finishedAt: null,
-  });
-  await auditAs(deps, actor, {
-    action: 'rollback_requested',
-    environment: env.name,
-    sha: target.sha,
-    request_id: deployment.id,
-    outcome: `awaiting_confirmation (from ${current.sha.slice(0, 7)})`,
-  });
-  if (override && guard.overridden.length > 0) await auditOverride(deps, actor, deployment, override);
-  const confirmation = await openConfirmation(deps, {
-    id: confirmationId,
-    expiresAt: confirmBy,
-    kind: 'rollback',
-    deploymentId: deployment.id,
-    actor,
-    chatId: request.chatId,
-  });
-  deps.notify.changed(deployment.id);
-  return { kind: 'confirm', deployment, confirmation, current, target };
+  return { kind: 'found', current, target, commit, currentSubject };
 }

@@ -1,4 +1,4 @@
-import { type DeploymentRecord, emptyDetail } from '../core/deployment.ts';
+import type { DeploymentDetail, DeploymentRecord } from '../core/deployment.ts';
 import type { EnvironmentSpec } from '../core/environment.ts';
 import { checkRef } from '../core/ref.ts';
 import { allowedRefKinds, describeRefRules } from '../core/ref-policy.ts';
@@ -8,11 +8,12 @@ import { GitHubError } from '../github/github-error.ts';
 import { resolveRef } from '../github/resolve-ref.ts';
 import type { Confirmation } from '../store/store.ts';
 import { type Actor, auditAs, type DeployDeps } from './deploy-deps.ts';
-import { auditOverride, checkGuards, type GuardRefusal, splitOverride } from './deploy-guards.ts';
+import { checkGuards, type GuardRefusal, splitOverride } from './deploy-guards.ts';
 import { listDeployedCommits } from './deployed-commits.ts';
 import { type DispatchOutcome, dispatchDeployment } from './dispatch-deployment.ts';
 import { environmentArgument } from './environment-argument.ts';
-import { openConfirmation } from './open-confirmation.ts';
+import { findInFlight } from './find-in-flight.ts';
+import { recordRequest } from './record-request.ts';
 
 /** Why a /deploy was refused: stable codes (tests and the audit use them), with a sentence for the chat. */
 export type RequestRefusal =
@@ -64,8 +65,7 @@ export async function requestDeployment(deps: DeployDeps, request: DeployRequest
   if ('reason' in refusal) return refusal;
   const { commit } = refusal;
 
-  const inFlight = await deps.store.listDeployments({ environment: env.name, unfinished: true, limit: 20 });
-  const running = inFlight.find((d) => d.state !== 'requested' && d.state !== 'confirmed');
+  const running = await findInFlight(deps, env.name);
   if (running) {
     return {
       kind: 'refused',
@@ -74,69 +74,42 @@ export async function requestDeployment(deps: DeployDeps, request: DeployRequest
     };
   }
 
-  let baseSha: string | null = null;
-  let aheadBy: number | null = null;
-  let changes: string[] = [];
-  try {
-    // The commit really deployed, not the run's own (deploy.yml runs from the default branch).
-    const [current] = await listDeployedCommits(deps, env.name, { limit: 1, successfulOnly: true });
-    baseSha = current?.sha ?? null;
-    if (current && current.sha === commit.sha) aheadBy = 0;
-    else if (current) {
-      const comparison = await compareCommits(deps.github, deps.repo, current.sha, commit.sha);
-      aheadBy = comparison?.aheadBy ?? null;
-      changes = comparison?.changes ?? [];
-    }
-  } catch (error) {
-    if (!(error instanceof GitHubError)) throw error;
-    // What runs now is context, not a precondition: the confirmation says it is unknown.
-  }
-
-  const now = deps.now();
-  const confirmationId = env.confirm ? deps.newConfirmationId() : null;
-  const confirmBy = env.confirm ? now + deps.confirmTtlMs : null;
-  const deployment = await deps.store.insertDeployment({
-    id: deps.newRequestId(),
+  const { deployment, confirmation } = await recordRequest(deps, {
+    actor,
+    chatId: request.chatId,
     environment: env.name,
     action: 'deploy',
     ref: givenRef ?? env.branch,
-    sha: commit.sha,
-    subject: commit.subject,
-    author: commit.author,
-    requesterId: actor.id,
-    requesterName: actor.name,
-    chatId: request.chatId,
-    messageId: null,
-    state: 'requested',
-    runId: null,
-    runUrl: null,
-    detail: { ...emptyDetail(), baseSha, aheadBy, changes, confirmationId, confirmBy },
-    createdAt: now,
-    dispatchedAt: null,
-    finishedAt: null,
-  });
-  await auditAs(deps, actor, {
-    action: 'deploy_requested',
-    environment: env.name,
-    sha: commit.sha,
-    request_id: deployment.id,
+    commit,
+    detail: await compareWithRunning(deps, env.name, commit.sha),
+    confirm: env.confirm,
     outcome: env.confirm ? 'awaiting_confirmation' : 'accepted',
+    override: override === null ? null : { reason: override, used: guard.overridden.length > 0 },
   });
-  if (override && guard.overridden.length > 0) await auditOverride(deps, actor, deployment, override);
-  if (!confirmationId) {
-    deps.notify.changed(deployment.id);
-    return { kind: 'dispatching', deployment, dispatch: dispatchDeployment(deps, deployment.id) };
+  if (confirmation) return { kind: 'confirm', deployment, confirmation };
+  return { kind: 'dispatching', deployment, dispatch: dispatchDeployment(deps, deployment.id) };
+}
+
+/**
+ * What runs in the environment now, and what the deploy adds over it: context for the
+ * confirmation, not a precondition (unknown when GitHub cannot say).
+ */
+async function compareWithRunning(
+  deps: DeployDeps,
+  environment: string,
+  sha: string,
+): Promise<Pick<DeploymentDetail, 'baseSha' | 'aheadBy' | 'changes'>> {
+  try {
+    // The commit really deployed, not the run's own (deploy.yml runs from the default branch).
+    const [current] = await listDeployedCommits(deps, environment, { limit: 1, successfulOnly: true });
+    if (!current) return { baseSha: null, aheadBy: null, changes: [] };
+    if (current.sha === sha) return { baseSha: current.sha, aheadBy: 0, changes: [] };
+    const comparison = await compareCommits(deps.github, deps.repo, current.sha, sha);
+    return { baseSha: current.sha, aheadBy: comparison?.aheadBy ?? null, changes: comparison?.changes ?? [] };
+  } catch (error) {
+    if (!(error instanceof GitHubError)) throw error;
+    return { baseSha: null, aheadBy: null, changes: [] };
   }
-  const confirmation = await openConfirmation(deps, {
-    id: confirmationId,
-    ...(confirmBy === null ? {} : { expiresAt: confirmBy }),
-    kind: 'deploy',
-    deploymentId: deployment.id,
-    actor,
-    chatId: request.chatId,
-  });
-  deps.notify.changed(deployment.id);
-  return { kind: 'confirm', deployment, confirmation };
 }
 
 type Target = { commit: { sha: string; subject: string; author: string } };
