@@ -188,7 +188,7 @@ function envHealthUrl(
   return value;
 }
 
-/** The two environments used when no DEPLOYBOT_CONFIG is given (DESIGN.md, "Telegram commands"). */
+/** The two environments used when no DEPLOYBOT_CONFIG is given (docs/architecture.md, "Environment variables"). */
 export function defaultEnvironments(env: Record<string, string | undefined>): EnvironmentsResult {
   const problems: string[] = [];
   const environments: EnvironmentSpec[] = [

@@ -2,7 +2,7 @@ import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom
 import type { DeploymentRecord } from './core/deployment.ts';
 import { isFinal } from './core/deployment-state.ts';
 
-/** The metric names DESIGN.md promises; the Grafana dashboard and alert rules use only these. */
+/** The metric names of the contract (docs/architecture.md); the Grafana dashboard and alert rules use only these. */
 export const METRIC_NAMES = [
   'deployments_total',
   'deployment_duration_seconds',

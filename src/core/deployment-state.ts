@@ -1,5 +1,5 @@
 /**
- * The deployment lifecycle (DESIGN.md "Deployment lifecycle"). Pure: no I/O.
+ * The deployment lifecycle (docs/architecture.md, "The deployment lifecycle"). Pure: no I/O.
  *
  * Webhooks arrive late, twice or out of order, so a state only ever moves forward: every state has a
  * rank, and an event that would lower it is ignored. Final states never change again.

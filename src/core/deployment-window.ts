@@ -1,7 +1,7 @@
 import type { DeploymentWindows, WindowRule } from './environment.ts';
 
 /**
- * Deployment windows (DESIGN.md: a config file may set them per environment). Pure: wall-clock math
+ * Deployment windows (a config file may set them per environment). Pure: wall-clock math
  * in the windows' IANA time zone with `Intl.DateTimeFormat` only, so daylight-saving changes are
  * whatever the zone database says, not an offset fixed at start.
  *

@@ -1,4 +1,4 @@
-/** The two roles of DESIGN.md. Admins hold the staging role too. */
+/** The two roles: admin and staging. Admins hold the staging role too. */
 export type Role = 'admin' | 'staging';
 
 /** Who holds which role, from `ADMIN_TELEGRAM_IDS` and `STAGING_TELEGRAM_IDS`. */

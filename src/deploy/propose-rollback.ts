@@ -40,7 +40,7 @@ export type RollbackRequest = {
 
 /**
  * `/rollback <env>` (admin): proposes the last successful deployment before the current one, per
- * GitHub's Deployments API (DESIGN.md "What is deployed where": a `success` among all statuses;
+ * GitHub's Deployments API (a `success` among all of a deployment's statuses, not only its latest;
  * failed ones are skipped, and so are redeploys of the commit running now). Always asks to confirm;
  * Confirm dispatches with `action: rollback` like a deploy.
  */

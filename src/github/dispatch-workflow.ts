@@ -8,7 +8,7 @@ export type DispatchedRun = { runId: number | null; runUrl: string | null };
 
 export type DispatchOptions = {
   workflow: string;
-  /** The branch whose workflow file runs: the repository's default branch (DESIGN.md). */
+  /** The branch whose workflow file runs: the repository's default branch (the dispatch contract). */
   ref: string;
   inputs: DispatchInputs;
   /** How long to look for the run by its name when the server cannot return it. */

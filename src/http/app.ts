@@ -4,7 +4,7 @@ import { type GitHubDelivery, githubWebhook } from './github-webhook.ts';
 import { requireSecretHeader } from './require-secret-header.ts';
 import { telegramWebhook } from './telegram-webhook.ts';
 
-/** Bodies over 1 MiB get 413 (DESIGN.md "HTTP surface"). */
+/** Bodies over 1 MiB get 413 (docs/architecture.md, "HTTP routes"). */
 export const MAX_BODY_BYTES = 1024 * 1024;
 
 export type { GitHubDelivery };

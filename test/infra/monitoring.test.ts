@@ -91,7 +91,7 @@ describe('promql metric name extraction', () => {
 });
 
 describe('alert rules and dashboard use only metrics the bot registers', () => {
-  it('every DESIGN.md metric is registered by createMetrics()', () => {
+  it('every contract metric (docs/architecture.md) is registered by createMetrics()', () => {
     for (const name of METRIC_NAMES) {
       expect([...allowedSeries].some((series) => series === name || series.startsWith(`${name}_`))).toBe(
         true,
