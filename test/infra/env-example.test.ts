@@ -42,7 +42,7 @@ describe('.env.example', () => {
   it('the contract list matches the table of docs/architecture.md', () => {
     const doc = readFileSync(path.join(REPO_ROOT, 'docs', 'architecture.md'), 'utf8');
     const table = doc.slice(doc.indexOf('### Environment variables'), doc.indexOf('### HTTP routes'));
-    const inTable = [...table.matchAll(/^\| (`[A-Z_]+`(?:, `[A-Z_]+`)*) \|/gm)].flatMap((m) =>
+    const inTable = [...table.matchAll(/^\|\s*(`[A-Z_]+`(?:, `[A-Z_]+`)*)\s*\|/gm)].flatMap((m) =>
       [...(m[1] ?? '').matchAll(/`([A-Z_]+)`/g)].map((v) => v[1]),
     );
     expect(inTable.sort()).toEqual([...CONTRACT_VARIABLES].sort());
