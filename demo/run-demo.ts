@@ -12,8 +12,8 @@ import type { Person } from '../test/fakes/telegram-updates.ts';
 import { ChatPrinter } from './chat-printer.ts';
 
 const TOKEN = '7000000001:DEMOdemoDEMOdemoDEMOdemoDEMOdemo123';
-const TG_SECRET = 'demo-telegram-secret';
-const GH_SECRET = 'demo-github-secret';
+const TG_SECRET = 'demo-telegram-secret_0123456789abcdef';
+const GH_SECRET = 'demo-github-secret-0123456789abcdef';
 const ADA: Person = { id: 1001, first_name: 'Ada', username: 'ada' };
 const SAM: Person = { id: 1002, first_name: 'Sam', username: 'sam' };
 const EVE: Person = { id: 1003, first_name: 'Eve', username: 'eve' };

@@ -82,6 +82,7 @@ describe('loadConfig: valid', () => {
       ],
       databaseUrl: './data/deploybot.sqlite',
       auditLogPath: './data/audit.jsonl',
+      auditHmacKey: null,
       reconcileIntervalSeconds: 15,
       port: 8080,
       host: '0.0.0.0',
@@ -286,8 +287,21 @@ describe('loadConfig: problems', () => {
     ],
     [
       'a webhook secret with characters Telegram refuses',
-      { TELEGRAM_WEBHOOK_SECRET: 'has space!' },
+      { TELEGRAM_WEBHOOK_SECRET: `has space!${'x'.repeat(30)}` },
       ['TELEGRAM_WEBHOOK_SECRET: only A-Z, a-z, 0-9, _ and - are allowed (Telegram refuses others)'],
+    ],
+    [
+      'webhook secrets a stranger could guess (under 32 characters)',
+      { TELEGRAM_WEBHOOK_SECRET: 'Zk9q2', GITHUB_WEBHOOK_SECRET: 'x'.repeat(31) },
+      [
+        'TELEGRAM_WEBHOOK_SECRET: the secret must be at least 32 characters, got 5 (openssl rand -hex 32 makes one)',
+        'GITHUB_WEBHOOK_SECRET: the secret must be at least 32 characters, got 31 (openssl rand -hex 32 makes one)',
+      ],
+    ],
+    [
+      'an audit key under 32 characters',
+      { AUDIT_HMAC_KEY: 'short-key' },
+      ['AUDIT_HMAC_KEY: the secret must be at least 32 characters, got 9 (openssl rand -hex 32 makes one)'],
     ],
     [
       'a webhook secret that is too long',
@@ -304,7 +318,7 @@ describe('loadConfig: problems', () => {
     ],
     [
       'a GitHub webhook secret with spaces',
-      { GITHUB_WEBHOOK_SECRET: 'a b' },
+      { GITHUB_WEBHOOK_SECRET: `a b${'x'.repeat(30)}` },
       ['GITHUB_WEBHOOK_SECRET: must not contain whitespace or control characters'],
     ],
     [
@@ -396,7 +410,7 @@ describe('loadConfig: problems', () => {
     expect(
       problems({
         TELEGRAM_BOT_TOKEN: 'nope',
-        TELEGRAM_WEBHOOK_SECRET: 'bad secret',
+        TELEGRAM_WEBHOOK_SECRET: 'bad secret, long enough to be one otherwise',
         ADMIN_TELEGRAM_IDS: '12a, -5,',
         GITHUB_REPOSITORY: 'acme/shop',
         GITHUB_TOKEN: GH_TOKEN,
@@ -492,7 +506,7 @@ describe('describeConfig', () => {
     const config = ok({
       ...app,
       DATABASE_URL: 'postgres://bot:hunter2-db-pass@db:5432/deploybot',
-      TELEGRAM_WEBHOOK_SECRET: 'Zk9q2',
+      AUDIT_HMAC_KEY: 'audit-hmac-key-0123456789abcdef-xyz',
     });
     const text = describeConfig(config).join('\n');
     for (const secret of config.secrets) expect(text).not.toContain(secret);
@@ -500,7 +514,8 @@ describe('describeConfig', () => {
     expect(text).toContain(`bot token set (${TOKEN.length} chars)`);
     expect(text).toContain(`private key set (${PEM.length} chars)`);
     expect(text).toContain('PostgreSQL db:5432/deploybot, password set (15 chars)');
-    expect(text).toContain('Warning: TELEGRAM_WEBHOOK_SECRET is short (5 chars)');
+    expect(text).toContain('audit log ./data/audit.jsonl (keyed with AUDIT_HMAC_KEY)');
+    expect(text).not.toContain('audit-hmac-key');
   });
 
   it('says not set for absent secrets', () => {

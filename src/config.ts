@@ -30,6 +30,8 @@ export type Config = {
   environments: EnvironmentSpec[];
   databaseUrl: string;
   auditLogPath: string;
+  /** Keys the audit hash chain (HMAC-SHA256) when set; null: plain SHA-256. */
+  auditHmacKey: string | null;
   reconcileIntervalSeconds: number;
   port: number;
   host: string;
@@ -86,13 +88,25 @@ const singleId = (kind: 'user' | 'chat') =>
 const botToken = z.string().regex(/^\d{1,20}:[A-Za-z0-9_-]{35,}$/, {
   error: 'does not look like a bot token (expected <digits>:<35+ characters>)',
 });
-const telegramSecret = z
-  .string()
+/**
+ * Shared secrets that guard a route or a chain: at least 32 characters, so they cannot be guessed
+ * (`openssl rand -hex 32` makes one). A short one is a start-up error, never a warning.
+ */
+export const MIN_SECRET_LENGTH = 32;
+const longEnough = (what: string) =>
+  z.string().min(MIN_SECRET_LENGTH, {
+    error: (issue) =>
+      `${what} must be at least ${MIN_SECRET_LENGTH} characters, got ${String(issue.input).length} (openssl rand -hex 32 makes one)`,
+  });
+const telegramSecret = longEnough('the secret')
   .regex(/^[A-Za-z0-9_-]*$/, { error: 'only A-Z, a-z, 0-9, _ and - are allowed (Telegram refuses others)' })
   .max(256, { error: 'at most 256 characters (Telegram refuses longer)' });
 const opaqueSecret = z
   .string()
   .regex(/^[^\s\p{Cc}]+$/u, { error: 'must not contain whitespace or control characters' });
+const sharedSecret = longEnough('the secret').regex(/^[^\s\p{Cc}]+$/u, {
+  error: 'must not contain whitespace or control characters',
+});
 const privateKey = z
   .string()
   // Env files often carry a PEM on one line with literal \n.
@@ -208,7 +222,7 @@ export function loadConfig(env: Env, configFile?: { path: string; text: string }
   // A typo in the mode should not also report the webhook secrets as missing.
   const modeValid = !problems.some((line) => line.startsWith('TELEGRAM_MODE:'));
   const webhookSecret = check('TELEGRAM_WEBHOOK_SECRET', telegramSecret, null);
-  const githubWebhookSecret = check('GITHUB_WEBHOOK_SECRET', opaqueSecret, null);
+  const githubWebhookSecret = check('GITHUB_WEBHOOK_SECRET', sharedSecret, null);
   if (mode === 'webhook' && modeValid) {
     require('TELEGRAM_WEBHOOK_SECRET', 'required when TELEGRAM_MODE=webhook');
     require('GITHUB_WEBHOOK_SECRET', 'required when TELEGRAM_MODE=webhook');
@@ -238,6 +252,7 @@ export function loadConfig(env: Env, configFile?: { path: string; text: string }
 
   const database = check('DATABASE_URL', databaseUrl, './data/deploybot.sqlite');
   const auditLogPath = check('AUDIT_LOG_PATH', filePath, './data/audit.jsonl');
+  const auditHmacKey = check('AUDIT_HMAC_KEY', sharedSecret, null);
   const reconcileIntervalSeconds = check('RECONCILE_INTERVAL_SECONDS', positiveInt(5, 3600), 15);
   const port = check('PORT', positiveInt(1, 65535), 8080);
   const host = check('HOST', z.string().regex(/^\S+$/, { error: 'must not contain whitespace' }), '0.0.0.0');
@@ -249,17 +264,7 @@ export function loadConfig(env: Env, configFile?: { path: string; text: string }
   );
 
   if (problems.length > 0 || !environments.ok || auth === null) return { ok: false, problems };
-  const secrets = [
-    token,
-    // The part after the colon is the secret half of a bot token; it alone is as sensitive.
-    token.slice(token.indexOf(':') + 1),
-    webhookSecret,
-    githubWebhookSecret,
-    auth.kind === 'token' ? auth.token : auth.privateKey,
-    // The key as it sat in the env file (literal \n), in case that form is ever logged.
-    auth.kind === 'app' ? read('GITHUB_APP_PRIVATE_KEY') : null,
-    ...databasePasswords(database),
-  ].filter((s): s is string => typeof s === 'string' && s !== '');
+  const secrets = secretsOf(read, token, auth, database, [webhookSecret, githubWebhookSecret, auditHmacKey]);
   const config: Config = {
     telegram: { token, mode, webhookSecret, apiRoot, chatId, allowedChatIds },
     access: { adminIds, stagingIds },
@@ -267,6 +272,7 @@ export function loadConfig(env: Env, configFile?: { path: string; text: string }
     environments: environments.environments,
     databaseUrl: database,
     auditLogPath,
+    auditHmacKey,
     reconcileIntervalSeconds,
     port,
     host,
@@ -275,6 +281,26 @@ export function loadConfig(env: Env, configFile?: { path: string; text: string }
     secrets: [...new Set(secrets)],
   };
   return { ok: true, config: deepFreeze(config) };
+}
+
+/** Every secret value, for the logger to redact wherever it appears. */
+function secretsOf(
+  read: (name: string) => string | undefined,
+  token: string,
+  auth: GitHubAuth,
+  database: string,
+  shared: ReadonlyArray<string | null>,
+): string[] {
+  return [
+    token,
+    // The part after the colon is the secret half of a bot token; it alone is as sensitive.
+    token.slice(token.indexOf(':') + 1),
+    ...shared,
+    auth.kind === 'token' ? auth.token : auth.privateKey,
+    // The key as it sat in the env file (literal \n), in case that form is ever logged.
+    auth.kind === 'app' ? read('GITHUB_APP_PRIVATE_KEY') : null,
+    ...databasePasswords(database),
+  ].filter((s): s is string => typeof s === 'string' && s !== '');
 }
 
 const APP_VARIABLES = ['GITHUB_APP_ID', 'GITHUB_APP_PRIVATE_KEY', 'GITHUB_APP_INSTALLATION_ID'] as const;
@@ -348,7 +374,7 @@ export function describeConfig(config: Readonly<Config>): string[] {
     github.auth.kind === 'token'
       ? `token ${secretState(github.auth.token)}`
       : `app ${github.auth.appId}, installation ${github.auth.installationId}, private key ${secretState(github.auth.privateKey)}`;
-  const lines = [
+  return [
     `Telegram: ${telegram.mode} mode, API ${telegram.apiRoot}, bot token ${secretState(telegram.token)}, webhook secret ${secretState(telegram.webhookSecret)}`,
     `Access: ${access.adminIds.length} admin(s), ${access.stagingIds.length} staging user(s); chats: ${
       telegram.allowedChatIds.length > 0 ? telegram.allowedChatIds.join(', ') : 'any'
@@ -358,22 +384,40 @@ export function describeConfig(config: Readonly<Config>): string[] {
       (e) =>
         `Environment ${e.name}: branch ${e.branch}, refs ${e.refs.map((r) => (r.kind === 'sha' ? 'sha' : r.kind === 'tag' ? `tag:${r.pattern}` : r.pattern)).join(' ')}, role ${e.role}, ${e.confirm ? 'confirmation' : 'no confirmation'}${e.windows ? `, windows in ${e.windows.timezone}` : ''}, health ${e.healthUrl ?? 'none'}`,
     ),
-    `Store: ${describeDatabase(config.databaseUrl)}; audit log ${config.auditLogPath}; reconcile every ${config.reconcileIntervalSeconds}s`,
+    `Store: ${describeDatabase(config.databaseUrl)}; audit log ${config.auditLogPath} (${config.auditHmacKey ? 'keyed with AUDIT_HMAC_KEY' : 'not keyed'}); reconcile every ${config.reconcileIntervalSeconds}s`,
     `Server: ${config.host}:${config.port}, public URL ${config.publicUrl ?? 'not set'}, log level ${config.logLevel}`,
   ];
-  // Telegram accepts 1 character; anything that short is guessable and would let a stranger forge updates.
-  for (const [name, value] of [
-    ['TELEGRAM_WEBHOOK_SECRET', telegram.webhookSecret],
-    ['GITHUB_WEBHOOK_SECRET', github.webhookSecret],
-  ] as const) {
-    if (value && value.length < 16)
-      lines.push(`Warning: ${name} is short (${value.length} chars); use 32 or more random characters`);
-  }
-  return lines;
 }
 
 function describeDatabase(text: string): string {
   if (!/^postgres(?:ql)?:/i.test(text)) return `SQLite ${text}`;
   const url = new URL(text);
   return `PostgreSQL ${url.hostname}${url.port ? `:${url.port}` : ''}${url.pathname}, password ${secretState(url.password || null)}`;
+}
+
+/** What `deploybot audit verify` needs, without the rest of the configuration (an auditor has no bot token). */
+export type AuditSettings = { path: string; hmacKey: string | null; databaseUrl: string };
+
+/**
+ * `AUDIT_LOG_PATH`, `AUDIT_HMAC_KEY` and `DATABASE_URL`, checked like {@link loadConfig} does.
+ * Pure; never throws.
+ */
+export function loadAuditSettings(
+  env: Env,
+): { ok: true; settings: AuditSettings } | { ok: false; problems: string[] } {
+  const problems: string[] = [];
+  const check = <T>(name: string, schema: z.ZodType<T, string>, fallback: T): T => {
+    const text = env[name]?.trim();
+    if (!text) return fallback;
+    const result = schema.safeParse(text);
+    if (result.success) return result.data;
+    for (const issue of result.error.issues) problems.push(`${name}: ${issue.message}`);
+    return fallback;
+  };
+  const settings = {
+    path: check('AUDIT_LOG_PATH', filePath, './data/audit.jsonl'),
+    hmacKey: check('AUDIT_HMAC_KEY', sharedSecret, null),
+    databaseUrl: check('DATABASE_URL', databaseUrl, './data/deploybot.sqlite'),
+  };
+  return problems.length > 0 ? { ok: false, problems } : { ok: true, settings };
 }

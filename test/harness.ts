@@ -10,9 +10,9 @@ import { type FakeTelegram, type FakeTelegramOptions, startFakeTelegram } from '
 import type { Person } from './fakes/telegram-updates.ts';
 
 export const TELEGRAM_TOKEN = '123456789:AAHdqTcvCH1vGWJxfSeofSPs38eBlP2I9Ig';
-export const TELEGRAM_SECRET = 'tg-secret_for-tests';
+export const TELEGRAM_SECRET = 'tg-secret_for-tests_0123456789abcdef';
 export const GITHUB_TOKEN = 'github_pat_11ABCDEFG0123456789_testtokenvalue';
-export const GITHUB_SECRET = 'gh-webhook-secret-for-tests';
+export const GITHUB_SECRET = 'gh-webhook-secret-for-tests-0123456789';
 
 export const ADA: Person = { id: 1001, first_name: 'Ada', username: 'ada' };
 export const SAM: Person = { id: 1002, first_name: 'Sam', username: 'sam' };

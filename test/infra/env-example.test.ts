@@ -30,12 +30,13 @@ const CONTRACT_VARIABLES = [
   'GITHUB_APP_ID', 'GITHUB_APP_PRIVATE_KEY', 'GITHUB_APP_INSTALLATION_ID', 'GITHUB_API_URL', 'GITHUB_WEBHOOK_SECRET',
   'DEPLOY_WORKFLOW', 'DEPLOYBOT_CONFIG', 'DATABASE_URL', 'AUDIT_LOG_PATH', 'STAGING_HEALTH_URL',
   'PRODUCTION_HEALTH_URL', 'RECONCILE_INTERVAL_SECONDS', 'PORT', 'HOST', 'PUBLIC_URL', 'LOG_LEVEL',
+  'AUDIT_HMAC_KEY',
 ];
 const COMPOSE_ONLY = ['APP_IMAGE', 'BOT_LOCAL_PORT', 'POSTGRES_PASSWORD', 'GRAFANA_ADMIN_PASSWORD'];
 // biome-ignore format: a compact list
 const SECRETS = [
   'TELEGRAM_BOT_TOKEN', 'TELEGRAM_WEBHOOK_SECRET', 'GITHUB_TOKEN', 'GITHUB_APP_PRIVATE_KEY',
-  'GITHUB_WEBHOOK_SECRET', 'POSTGRES_PASSWORD', 'GRAFANA_ADMIN_PASSWORD',
+  'GITHUB_WEBHOOK_SECRET', 'POSTGRES_PASSWORD', 'GRAFANA_ADMIN_PASSWORD', 'AUDIT_HMAC_KEY',
 ];
 
 describe('.env.example', () => {
@@ -69,8 +70,8 @@ describe('.env.example', () => {
     const env: Record<string, string> = Object.fromEntries(entries.map((e) => [e.name, e.value]));
     Object.assign(env, {
       TELEGRAM_BOT_TOKEN: `123456:${'x'.repeat(35)}`,
-      TELEGRAM_WEBHOOK_SECRET: 'example_secret-1',
-      GITHUB_WEBHOOK_SECRET: 'example-github-secret',
+      TELEGRAM_WEBHOOK_SECRET: 'example_secret-1_0123456789abcdef',
+      GITHUB_WEBHOOK_SECRET: 'example-github-secret-0123456789abcdef',
       ADMIN_TELEGRAM_IDS: '123456789',
       GITHUB_REPOSITORY: 'octo-org/shop',
       GITHUB_TOKEN: 'example-token',

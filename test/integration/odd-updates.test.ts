@@ -7,7 +7,7 @@ import {
   editedMessageUpdate,
   stickerMessageUpdate,
 } from '../fakes/telegram-updates.ts';
-import { ADA, EVE, eventually, type Harness, startHarness } from '../harness.ts';
+import { ADA, EVE, eventually, type Harness, startHarness, TELEGRAM_SECRET } from '../harness.ts';
 
 let h: Harness;
 afterEach(async () => {
@@ -75,7 +75,7 @@ describe('updates the bot does not expect', () => {
     for (const body of ['null', '"text"', '{"update_id":-1}', '{"update_id":1.5}', '{"update_id":"7"}']) {
       const response = await fetch(`${h.service.url}/telegram/webhook`, {
         method: 'POST',
-        headers: { 'x-telegram-bot-api-secret-token': 'tg-secret_for-tests' },
+        headers: { 'x-telegram-bot-api-secret-token': TELEGRAM_SECRET },
         body,
       });
       expect(response.status).toBe(400);
