@@ -5,7 +5,7 @@
  *
  * Indexes follow the queries: run id lookups (unique where set), runs in flight (state, finished_at),
  * history per environment (environment, created_at), edits owed (a partial index on exactly the
- * `listUndelivered` predicate), and delivery expiry (seen_at).
+ * `listUndelivered` predicate: a chat, and a version not yet shown), and delivery expiry (seen_at).
  */
 
 /** One schema step. */
@@ -80,6 +80,23 @@ CREATE TABLE leases (
   name TEXT PRIMARY KEY,
   holder TEXT NOT NULL,
   expires_at INTEGER NOT NULL
+) STRICT;
+`,
+  },
+  {
+    version: 2,
+    name: 'first messages owed; audit anchors',
+    sql: `
+-- Records made before the outbox sent every first message were told by their command handler.
+UPDATE deployments SET delivered_version = version WHERE message_id IS NULL;
+DROP INDEX deployments_undelivered;
+CREATE INDEX deployments_undelivered ON deployments (updated_at, id)
+  WHERE chat_id IS NOT NULL AND version > delivered_version;
+
+CREATE TABLE audit_anchors (
+  chain TEXT PRIMARY KEY,
+  line_count INTEGER NOT NULL,
+  last_hash TEXT NOT NULL
 ) STRICT;
 `,
   },
@@ -159,6 +176,23 @@ CREATE TABLE ${s}.leases (
   name text PRIMARY KEY,
   holder text NOT NULL,
   expires_at bigint NOT NULL
+);
+`,
+    },
+    {
+      version: 2,
+      name: 'first messages owed; audit anchors',
+      sql: `
+-- Records made before the outbox sent every first message were told by their command handler.
+UPDATE ${s}.deployments SET delivered_version = version WHERE message_id IS NULL;
+DROP INDEX ${s}.deployments_undelivered;
+CREATE INDEX deployments_undelivered ON ${s}.deployments (updated_at, id)
+  WHERE chat_id IS NOT NULL AND version > delivered_version;
+
+CREATE TABLE ${s}.audit_anchors (
+  chain text PRIMARY KEY,
+  line_count bigint NOT NULL,
+  last_hash text NOT NULL
 );
 `,
     },

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import pg from 'pg';
+import type { AuditAnchor } from '../core/audit-anchor.ts';
 import type { DeploymentPatch, DeploymentRecord, NewDeployment } from '../core/deployment.ts';
 import { describePostgresUrl, type PostgresTarget } from './describe-postgres-url.ts';
 import { postgresMigrations } from './migrations.ts';
@@ -260,7 +261,7 @@ class PostgresStore implements Store {
   async listUndelivered(limit: number): Promise<DeploymentRecord[]> {
     const rows = await this.#query(
       'list undelivered',
-      `SELECT * FROM ${this.#s}.deployments WHERE message_id IS NOT NULL AND version > delivered_version
+      `SELECT * FROM ${this.#s}.deployments WHERE chat_id IS NOT NULL AND version > delivered_version
        ORDER BY updated_at ASC, id ASC LIMIT $1`,
       [resolveLimit(limit)],
     );
@@ -404,5 +405,24 @@ class PostgresStore implements Store {
       [storableText(name), storableText(holder), now + ttlMs, now],
     );
     return rows.length === 1;
+  }
+
+  async getAuditAnchor(chain: string): Promise<AuditAnchor | null> {
+    const row = await this.#one(
+      'get audit anchor',
+      `SELECT line_count, last_hash FROM ${this.#s}.audit_anchors WHERE chain = $1`,
+      [storableText(chain)],
+    );
+    return row ? { chain, count: Number(row.line_count), hash: String(row.last_hash) } : null;
+  }
+
+  async advanceAuditAnchor(anchor: AuditAnchor): Promise<void> {
+    await this.#query(
+      'advance audit anchor',
+      `INSERT INTO ${this.#s}.audit_anchors AS a (chain, line_count, last_hash) VALUES ($1, $2, $3)
+       ON CONFLICT (chain) DO UPDATE SET line_count = excluded.line_count, last_hash = excluded.last_hash
+       WHERE a.line_count < excluded.line_count`,
+      [storableText(anchor.chain), checkInt('count', anchor.count), storableText(anchor.hash)],
+    );
   }
 }

@@ -1,4 +1,5 @@
 import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';
+import type { AuditAnchor } from '../core/audit-anchor.ts';
 import type { DeploymentPatch, DeploymentRecord, NewDeployment } from '../core/deployment.ts';
 import { SQLITE_MIGRATIONS } from './migrations.ts';
 import {
@@ -245,7 +246,7 @@ class SqliteStore implements Store {
     const n = resolveLimit(limit);
     const rows = this.#guard('list undelivered', () =>
       this.#all(
-        `SELECT * FROM deployments WHERE message_id IS NOT NULL AND version > delivered_version
+        `SELECT * FROM deployments WHERE chat_id IS NOT NULL AND version > delivered_version
          ORDER BY updated_at ASC, id ASC LIMIT ?`,
         n,
       ),
@@ -400,5 +401,25 @@ class SqliteStore implements Store {
       ),
     );
     return row !== undefined;
+  }
+
+  async getAuditAnchor(chain: string): Promise<AuditAnchor | null> {
+    const row = this.#guard('get audit anchor', () =>
+      this.#get('SELECT line_count, last_hash FROM audit_anchors WHERE chain = ?', storableText(chain)),
+    );
+    return row ? { chain, count: Number(row.line_count), hash: String(row.last_hash) } : null;
+  }
+
+  async advanceAuditAnchor(anchor: AuditAnchor): Promise<void> {
+    this.#guard('advance audit anchor', () =>
+      this.#run(
+        `INSERT INTO audit_anchors (chain, line_count, last_hash) VALUES (?1, ?2, ?3)
+         ON CONFLICT (chain) DO UPDATE SET line_count = excluded.line_count, last_hash = excluded.last_hash
+         WHERE audit_anchors.line_count < excluded.line_count`,
+        storableText(anchor.chain),
+        checkInt('count', anchor.count),
+        storableText(anchor.hash),
+      ),
+    );
   }
 }

@@ -1,3 +1,4 @@
+import type { AuditAnchor } from '../core/audit-anchor.ts';
 import type { DeploymentPatch, DeploymentRecord, NewDeployment } from '../core/deployment.ts';
 import type { DeploymentState } from '../core/deployment-state.ts';
 
@@ -85,7 +86,10 @@ export type Store = {
   ): Promise<DeploymentRecord | null>;
   /** Newest first (by createdAt, then id). */
   listDeployments(filter: DeploymentFilter): Promise<DeploymentRecord[]>;
-  /** Records with a Telegram message whose shown version is behind: edits owed. Oldest change first. */
+  /**
+   * Records with a chat whose shown version is behind: a first message or an edit owed. Oldest change
+   * first.
+   */
   listUndelivered(limit: number): Promise<DeploymentRecord[]>;
   /** Records that `version` is shown; never lowers deliveredVersion. */
   markDelivered(id: string, version: number): Promise<void>;
@@ -118,6 +122,11 @@ export type Store = {
    * `holder` holds `name` until `now + ttlMs` (taken, renewed, or taken over after expiry).
    */
   tryLease(name: string, holder: string, ttlMs: number, now: number): Promise<boolean>;
+
+  /** What the store remembers of an audit chain (its line count and last hash), or null. */
+  getAuditAnchor(chain: string): Promise<AuditAnchor | null>;
+  /** Records the anchor unless the stored one counts as many lines or more (it only moves forward). */
+  advanceAuditAnchor(anchor: AuditAnchor): Promise<void>;
 };
 
 /** Stable codes for StoreError. */

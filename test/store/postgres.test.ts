@@ -76,6 +76,7 @@ if (unreachable !== null) {
         schema,
       ]);
       expect(tables.rows.map((r) => r.table_name).toSorted()).toEqual([
+        'audit_anchors',
         'confirmations',
         'deliveries',
         'deployments',
@@ -103,7 +104,7 @@ if (unreachable !== null) {
       await Promise.all(stores.map((s) => s.migrate()));
       await Promise.all(stores.map((s) => s.close()));
       const applied = await sql(`SELECT version FROM "${schema}".schema_migrations`);
-      expect(applied.rows.map((r) => r.version)).toEqual([1]);
+      expect(applied.rows.map((r) => r.version)).toEqual([1, 2]);
     });
 
     it('fails a migration as a whole, with code migration', async () => {

@@ -8,6 +8,7 @@ import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { emptyDetail } from '../../src/core/deployment.ts';
+import { SQLITE_MIGRATIONS } from '../../src/store/migrations.ts';
 import { openStore } from '../../src/store/open-store.ts';
 import { openSqliteStore } from '../../src/store/sqlite.ts';
 import { StoreError } from '../../src/store/store.ts';
@@ -66,8 +67,32 @@ describe('SQLite store specifics', () => {
         .prepare('SELECT version FROM schema_migrations')
         .all()
         .map((r) => r.version),
-    ).toEqual([1]);
+    ).toEqual([1, 2]);
     raw.close();
+  });
+
+  it('upgrades a database made by version 1: records without a message count as told, others stay owed', async () => {
+    const path = freshPath();
+    const raw = new DatabaseSync(path);
+    raw.exec(
+      'CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL) STRICT',
+    );
+    const [first] = SQLITE_MIGRATIONS;
+    raw.exec(first?.sql ?? '');
+    raw.prepare('INSERT INTO schema_migrations VALUES (1, ?, 0)').run(first?.name ?? '');
+    const insert = raw.prepare(
+      `INSERT INTO deployments VALUES (?, 'staging', 'deploy', 'main', ?, 's', 'a', 1, 'Ada', 42, ?, 'succeeded', NULL, NULL, ?, 1, 1, NULL, 2, 3, 1)`,
+    );
+    const detail = JSON.stringify(emptyDetail());
+    insert.run('told-by-handler', 'a'.repeat(40), null, detail);
+    insert.run('edit-owed', 'b'.repeat(40), 7, detail);
+    raw.close();
+    const store = await openSqliteStore(path);
+    await store.migrate();
+    expect((await store.getDeployment('told-by-handler'))?.deliveredVersion).toBe(3);
+    expect((await store.listUndelivered(10)).map((r) => r.id)).toEqual(['edit-owed']);
+    expect(await store.getAuditAnchor('/any')).toBeNull();
+    await store.close();
   });
 
   it('reports a row that does not parse as corrupt', async () => {

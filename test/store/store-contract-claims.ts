@@ -137,4 +137,18 @@ export function describeClaimsContract(suite: ContractSuite): void {
       expect(results.filter(Boolean)).toHaveLength(1);
     });
   });
+
+  describe('audit anchors', () => {
+    it('keeps a chain’s count and last hash, only ever moving forward', async () => {
+      const chain = '/var/lib/deploybot/audit.jsonl';
+      expect(await store.getAuditAnchor(chain)).toBeNull();
+      await store.advanceAuditAnchor({ chain, count: 3, hash: 'c'.repeat(64) });
+      await store.advanceAuditAnchor({ chain, count: 5, hash: 'e'.repeat(64) });
+      // A late write of an older anchor (appends finish out of order) does not move it back.
+      await store.advanceAuditAnchor({ chain, count: 4, hash: 'd'.repeat(64) });
+      expect(await store.getAuditAnchor(chain)).toEqual({ chain, count: 5, hash: 'e'.repeat(64) });
+      await store.advanceAuditAnchor({ chain: '/other/audit.jsonl', count: 1, hash: 'a'.repeat(64) });
+      expect((await store.getAuditAnchor(chain))?.count).toBe(5);
+    });
+  });
 }

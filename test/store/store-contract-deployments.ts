@@ -167,19 +167,24 @@ export function describeDeploymentsContract(suite: ContractSuite): void {
       expect(page).toHaveLength(50);
       expect(page[0]?.id).toBe('bulk-0509');
       expect(await store.listDeployments({ limit: 10_000 })).toHaveLength(500);
-      expect(await store.listUndelivered(10_000)).toHaveLength(0);
+      // Each has a chat and no message yet: each is owed its first message.
+      expect(await store.listUndelivered(10_000)).toHaveLength(500);
     });
 
-    it('lists edits owed (a message, version above deliveredVersion), oldest change first', async () => {
-      const noMessage = await store.insertDeployment(deployment());
+    it('lists messages owed (a chat, version above deliveredVersion), oldest change first', async () => {
+      // No chat: nothing to tell. A chat but no message yet: its first message is owed (also after a restart).
+      const noChat = await store.insertDeployment(deployment({ chatId: null }));
+      const firstOwed = await store.insertDeployment(deployment());
       const one = await store.insertDeployment(deployment({ messageId: 1 }));
       const two = await store.insertDeployment(deployment({ messageId: 2 }));
       await store.updateDeployment(two.id, 1, { state: 'queued' }, T0 + 5);
       await store.updateDeployment(one.id, 1, { state: 'queued' }, T0 + 9);
-      await store.updateDeployment(noMessage.id, 1, { state: 'queued' }, T0 + 1);
-      expect((await store.listUndelivered(10)).map((r) => r.id)).toEqual([two.id, one.id]);
+      await store.updateDeployment(noChat.id, 1, { state: 'queued' }, T0 + 1);
+      await store.updateDeployment(firstOwed.id, 1, { state: 'queued' }, T0 + 7);
+      expect((await store.listUndelivered(10)).map((r) => r.id)).toEqual([two.id, firstOwed.id, one.id]);
       expect((await store.listUndelivered(1)).map((r) => r.id)).toEqual([two.id]);
       await store.markDelivered(two.id, 2);
+      await store.markDelivered(firstOwed.id, 2);
       expect((await store.listUndelivered(10)).map((r) => r.id)).toEqual([one.id]);
     });
 
