@@ -6,7 +6,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { cpus, hostname, platform, release, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { openAuditLog } from '../src/audit.ts';
+import { openAuditLog } from '../src/audit/open-audit-log.ts';
 import { applyRunEvent } from '../src/core/apply-run-event.ts';
 import { type DeploymentRecord, emptyDetail } from '../src/core/deployment.ts';
 import type { RunEvent } from '../src/core/run-events.ts';

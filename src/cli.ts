@@ -1,6 +1,4 @@
 #!/usr/bin/env node
-import { readFile } from 'node:fs/promises';
-import { verifyAudit } from './audit.ts';
 import { loadConfigFromEnvironment } from './config.ts';
 
 const USAGE = `Usage: deploybot <command>
@@ -79,28 +77,11 @@ async function auditCommand(args: string[]): Promise<number> {
     process.stderr.write('Usage: deploybot audit verify [file]\n');
     return 2;
   }
-  const path = args[1] ?? process.env.AUDIT_LOG_PATH ?? './data/audit.jsonl';
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (error) {
-    process.stderr.write(
-      `deploybot: cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? 'error'}\n`,
-    );
-    return 2;
-  }
-  const result = verifyAudit(text);
-  if (result.ok) {
-    process.stdout.write(`${path}: ${result.lines} lines, hash chain intact\n`);
-    return 0;
-  }
-  const why = {
-    edited: 'was edited (its hash does not match its content)',
-    removed_or_reordered: 'does not follow the line before it (a line was removed or reordered)',
-    malformed: 'is not a valid audit record',
-  }[result.reason];
-  process.stderr.write(`${path}: line ${result.line} ${why}\n`);
-  return 1;
+  const { runAuditVerify } = await import('./operations/audit-verify.ts');
+  return runAuditVerify(process.env, args[1], {
+    out: (text) => process.stdout.write(text),
+    err: (text) => process.stderr.write(text),
+  });
 }
 
 main(process.argv.slice(2)).then(

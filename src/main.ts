@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { type ServerType, serve } from '@hono/node-server';
 import type { Bot } from 'grammy';
 import type { Update } from 'grammy/types';
-import { openAuditLog } from './audit.ts';
+import { type AuditLog, openAuditLog } from './audit/open-audit-log.ts';
 import type { Config } from './config.ts';
 import { deriveCallbackKey } from './core/callback-data.ts';
 import type { DeployDeps } from './deploy/deploy-deps.ts';
@@ -17,6 +17,7 @@ import { type AppDeps, createApp } from './http/app.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { createMetrics, metricsObserver } from './metrics.ts';
 import { openStore } from './store/open-store.ts';
+import type { Store } from './store/store.ts';
 import { createBotClient, installHandlers } from './telegram/create-bot.ts';
 import { deploymentKeyboard } from './telegram/keyboards.ts';
 import { Outbox } from './telegram/outbox.ts';
@@ -56,7 +57,9 @@ export async function startService(config: Readonly<Config>, options: ServiceOpt
   const now = options.now ?? Date.now;
   const metrics = createMetrics();
   const store = await openStore(config.databaseUrl);
-  const audit = await openAuditLog(config.auditLogPath);
+  // The audit log checks its anchor in the store when it opens, so the schema must be there first.
+  await store.migrate();
+  const audit = await openAudit(config, store, log);
   const github = createGitHubClient(config.github, {
     onWarning: (m) => log.warn(m),
     onRequestLog: (m) => log.debug({ github: m }, 'github request'),
@@ -101,13 +104,12 @@ export async function startService(config: Readonly<Config>, options: ServiceOpt
   );
   const app = createApp({
     metrics,
-    ping: () => store.ping(),
+    ping: () => readiness(store, audit),
     log: (level, message, error) => log[level]({ err: error }, message),
     ...webhookRoutes(config, deps, bot, log),
   });
 
-  // Connect: a wrong token or an unreachable store stops the start here, not at the first update.
-  await store.migrate();
+  // Connect: a wrong token stops the start here, not at the first update.
   await bot.init();
 
   // Listen.
@@ -140,6 +142,27 @@ export async function startService(config: Readonly<Config>, options: ServiceOpt
       await store.close();
     },
   };
+}
+
+/** The audit log, keyed when AUDIT_HMAC_KEY is set, anchored in the store. */
+function openAudit(config: Readonly<Config>, store: Store, log: Logger): Promise<AuditLog> {
+  return openAuditLog(config.auditLogPath, {
+    key: config.auditHmacKey === null ? null : Buffer.from(config.auditHmacKey),
+    anchors: {
+      get: (chain) => store.getAuditAnchor(chain),
+      advance: (anchor) => store.advanceAuditAnchor(anchor),
+    },
+    onAnchorError: (error) => log.warn({ err: error }, 'audit anchor not stored; truncation detection lags'),
+  });
+}
+
+/** `/readyz`: the store answers and the audit log can be written; else an Error naming which. */
+async function readiness(store: Store, audit: AuditLog): Promise<void> {
+  await store.ping().catch(() => {
+    throw new Error('store unavailable');
+  });
+  const problem = await audit.check();
+  if (problem) throw new Error(problem);
 }
 
 /** The webhook routes this configuration asks for: Telegram's in webhook mode, GitHub's with a secret. */

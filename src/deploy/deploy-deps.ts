@@ -1,4 +1,5 @@
-import type { AuditInput, AuditLog } from '../audit.ts';
+import type { AuditInput } from '../audit/audit-entry.ts';
+import type { AuditLog } from '../audit/open-audit-log.ts';
 import type { Config } from '../config.ts';
 import type { DeploymentRecord } from '../core/deployment.ts';
 import type { GitHubClient } from '../github/github-client.ts';

@@ -11,7 +11,7 @@ export type { GitHubDelivery };
 
 export type AppDeps = {
   metrics: Metrics;
-  /** Resolves when the store answers; rejects otherwise (`/readyz`). */
+  /** Resolves when the instance can serve; rejects with an Error naming what is missing (`/readyz`). */
   ping: () => Promise<void>;
   /** Webhook mode only: the Telegram route exists when this is given. */
   telegram?: { secret: string; handleUpdate: (update: { update_id: number }) => Promise<void> };
@@ -33,8 +33,9 @@ export function createApp(deps: AppDeps): Hono {
     try {
       await withTimeout(deps.ping(), 2000);
       return c.text('ready');
-    } catch {
-      return c.text('store unavailable', 503);
+    } catch (error) {
+      // The checks name what is missing in words meant for an operator (no secrets, no stack).
+      return c.text(error instanceof Error && error.message ? error.message : 'not ready', 503);
     }
   });
   app.get('/metrics', async (c) => {
@@ -79,7 +80,7 @@ export function createApp(deps: AppDeps): Hono {
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('timeout')), ms);
+    const timer = setTimeout(() => reject(new Error('readiness checks timed out')), ms);
     promise.then(
       (v) => {
         clearTimeout(timer);

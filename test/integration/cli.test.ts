@@ -96,7 +96,7 @@ describe('deploybot CLI', () => {
   });
 
   it('audit verify names the first line that was changed', async () => {
-    const { openAuditLog } = await import('../../src/audit.ts');
+    const { openAuditLog } = await import('../../src/audit/open-audit-log.ts');
     const path = join(dir, 'verify.jsonl');
     const log = await openAuditLog(path);
     for (const outcome of ['a', 'b', 'c']) {

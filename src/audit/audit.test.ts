@@ -2,7 +2,10 @@ import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { AuditError, type AuditInput, GENESIS_HASH, openAuditLog, verifyAudit } from './audit.ts';
+import type { AuditAnchor } from '../core/audit-anchor.ts';
+import { AuditError, type AuditInput, GENESIS_HASH } from './audit-entry.ts';
+import { openAuditLog } from './open-audit-log.ts';
+import { verifyAudit } from './verify-audit.ts';
 
 let dir: string;
 beforeEach(async () => {
@@ -166,8 +169,30 @@ describe('openAuditLog + verifyAudit', () => {
       `${lines.slice(0, 4).join('\n')}\n${(lines[4] ?? '').replace('user 5', 'user 9')}\n`,
     );
     await expect(openAuditLog(path)).rejects.toBeInstanceOf(AuditError);
+    // A whole line that lost only its newline but was edited is refused too, not set aside.
+    await writeFile(path, `${lines.slice(0, 4).join('\n')}\n${(lines[4] ?? '').replace('user 5', 'user 9')}`);
+    await expect(openAuditLog(path)).rejects.toThrow(/edited/);
+  });
+
+  it('sets a torn last line aside, records that, and goes on', async () => {
+    const path = join(dir, 'audit.jsonl');
+    const lines = await writeFive(path);
     await writeFile(path, `${lines.join('\n')}\n{"ts":"2025-01-0`);
-    await expect(openAuditLog(path)).rejects.toThrow(/malformed/);
+    const log = await openAuditLog(path, { now: () => new Date('2026-11-30T12:00:00Z') });
+    await log.append(input(6));
+    await log.close();
+    const text = await readFile(path, 'utf8');
+    expect(verifyAudit(text)).toEqual({ ok: true, lines: 7 });
+    const [recovered, sixth] = text
+      .split('\n')
+      .slice(5, 7)
+      .map((l) => JSON.parse(l));
+    expect(recovered).toMatchObject({
+      action: 'audit_torn_line_set_aside',
+      outcome: `${path}.torn-1796040000000`,
+    });
+    expect(sixth).toMatchObject({ request_id: 'req-6' });
+    expect(await readFile(`${path}.torn-1796040000000`, 'utf8')).toBe('{"ts":"2025-01-0');
   });
 
   it('starts a new line when the file lost its final newline', async () => {
@@ -201,5 +226,106 @@ describe('openAuditLog + verifyAudit', () => {
     await log.close();
     await expect(log.append(input(3))).rejects.toThrow(/closed/);
     expect(verifyAudit(await readFile(join(dir, 'audit.jsonl'), 'utf8'))).toEqual({ ok: true, lines: 1 });
+  });
+
+  describe('keyed with AUDIT_HMAC_KEY', () => {
+    const key = Buffer.from('k'.repeat(40));
+
+    it('writes lines only the key verifies, and continues a plain chain keyed', async () => {
+      const path = join(dir, 'audit.jsonl');
+      await writeFive(path);
+      const log = await openAuditLog(path, { key });
+      await log.append(input(6));
+      await log.close();
+      const text = await readFile(path, 'utf8');
+      expect(verifyAudit(text, { key })).toEqual({ ok: true, lines: 6 });
+      expect(verifyAudit(text)).toEqual({ ok: false, line: 6, reason: 'edited' });
+      expect(verifyAudit(text, { key: Buffer.from('x'.repeat(40)) })).toEqual({
+        ok: false,
+        line: 6,
+        reason: 'edited',
+      });
+      await expect(openAuditLog(path)).rejects.toThrow(/AUDIT_HMAC_KEY is not set/);
+    });
+
+    it('finds a chain recomputed without the key: a plain line after a keyed one, or no keyed line at all', async () => {
+      const path = join(dir, 'audit.jsonl');
+      const keyed = await openAuditLog(path, { key });
+      for (let n = 1; n <= 3; n++) await keyed.append(input(n));
+      await keyed.close();
+      const plain = await openAuditLog(join(dir, 'plain.jsonl'));
+      for (let n = 1; n <= 3; n++) await plain.append(input(n, { outcome: 'forged' }));
+      await plain.close();
+      const forged = await readFile(join(dir, 'plain.jsonl'), 'utf8');
+      expect(verifyAudit(forged, { key })).toEqual({ ok: false, line: 1, reason: 'not_keyed' });
+      // An insider appends a plain line to the keyed chain, chaining it correctly.
+      const text = await readFile(path, 'utf8');
+      const lastHash = JSON.parse(text.trim().split('\n').at(-1) ?? '{}').hash as string;
+      const appended = await openAuditLog(join(dir, 'tail.jsonl'));
+      await appended.append(input(4));
+      await appended.close();
+      const tail = JSON.parse((await readFile(join(dir, 'tail.jsonl'), 'utf8')).trim());
+      const { createHash } = await import('node:crypto');
+      const body = { ...tail, prev_hash: lastHash };
+      delete body.hash;
+      const hash = createHash('sha256').update(JSON.stringify(body)).digest('hex');
+      const line = `${JSON.stringify(body).slice(0, -1)},"hash":"${hash}"}`;
+      expect(verifyAudit(`${text}${line}\n`, { key })).toEqual({ ok: false, line: 4, reason: 'not_keyed' });
+    });
+  });
+
+  describe('anchored in the store', () => {
+    function memoryAnchors() {
+      const anchors = new Map<string, AuditAnchor>();
+      return {
+        anchors,
+        store: {
+          get: async (chain: string) => anchors.get(chain) ?? null,
+          advance: async (anchor: AuditAnchor) => {
+            if ((anchors.get(anchor.chain)?.count ?? -1) < anchor.count) anchors.set(anchor.chain, anchor);
+          },
+        },
+      };
+    }
+
+    it('finds lines cut off the end, which the chain alone cannot', async () => {
+      const path = join(dir, 'audit.jsonl');
+      const { anchors, store } = memoryAnchors();
+      const log = await openAuditLog(path, { anchors: store });
+      for (let n = 1; n <= 5; n++) await log.append(input(n));
+      await log.close();
+      await new Promise((resolve) => setImmediate(resolve));
+      const anchor = anchors.get(path) ?? null;
+      expect(anchor?.count).toBe(5);
+      const lines = (await readFile(path, 'utf8')).split('\n').filter(Boolean);
+      const cut = `${lines.slice(0, 3).join('\n')}\n`;
+      expect(verifyAudit(cut)).toEqual({ ok: true, lines: 3 });
+      expect(verifyAudit(cut, { anchor })).toEqual({ ok: false, line: 4, reason: 'truncated' });
+      await writeFile(path, cut);
+      await expect(openAuditLog(path, { anchors: store })).rejects.toThrow(
+        /store counted 5 lines, the file has 3/,
+      );
+    });
+
+    it('finds a tail rewritten to the same length', async () => {
+      const path = join(dir, 'audit.jsonl');
+      const { anchors, store } = memoryAnchors();
+      const log = await openAuditLog(path, { anchors: store });
+      for (let n = 1; n <= 3; n++) await log.append(input(n));
+      await log.close();
+      await new Promise((resolve) => setImmediate(resolve));
+      const lines = (await readFile(path, 'utf8')).split('\n').filter(Boolean);
+      await writeFile(path, `${lines.slice(0, 2).join('\n')}\n`);
+      const rewrite = await openAuditLog(path);
+      await rewrite.append(input(3, { outcome: 'rewritten' }));
+      await rewrite.close();
+      const text = await readFile(path, 'utf8');
+      expect(verifyAudit(text, { anchor: anchors.get(path) ?? null })).toEqual({
+        ok: false,
+        line: 3,
+        reason: 'diverged',
+      });
+      await expect(openAuditLog(path, { anchors: store })).rejects.toThrow(/not the line the store anchored/);
+    });
   });
 });
