@@ -22,7 +22,8 @@ const USAGE =
 
 /**
  * `/lock <env> [duration] [reason]` (admin): stops deploys and rollbacks to an environment until it
- * is unlocked or expires. The lock lives in the store, so every instance honours it. Audited.
+ * is unlocked or expires. The lock lives in the store, so every instance honours it. Audited before
+ * it takes effect.
  */
 export async function lockEnvironment(deps: DeployDeps, request: LockRequest): Promise<LockOutcome> {
   const { actor } = request;
@@ -58,18 +59,20 @@ export async function lockEnvironment(deps: DeployDeps, request: LockRequest): P
     expiresAt: now + durationMs,
     remindedAt: null,
   };
+  // Recorded before it takes effect, like every action; a lock someone else holds is recorded too.
+  await auditAs(deps, actor, {
+    action: 'lock',
+    environment: env.name,
+    outcome: `until ${new Date(wanted.expiresAt).toISOString()}: ${reason}`,
+  });
   const result = await deps.store.acquireLock(wanted, now);
   if (!result.ok) {
+    await auditAs(deps, actor, { action: 'lock_refused', environment: env.name, outcome: 'already_locked' });
     return {
       kind: 'refused',
       reason: 'already_locked',
       message: `${env.name} is already locked by ${describeLock(result.held, env, now)}. /unlock ${env.name} first to change it.`,
     };
   }
-  await auditAs(deps, actor, {
-    action: 'lock',
-    environment: env.name,
-    outcome: `until ${new Date(result.lock.expiresAt).toISOString()}: ${reason}`,
-  });
   return { kind: 'locked', lock: result.lock };
 }

@@ -26,9 +26,10 @@ export type NewRequest = {
 };
 
 /**
- * Records a deploy or rollback request, in this order: the record, its `<action>_requested` audit
- * line (and the override's, if one was used), the confirmation where one is asked for, and only
- * then the chat is told, so the message never shows buttons that do not work yet.
+ * Records a deploy or rollback request, in this order: its `<action>_requested` audit line (and the
+ * override's, if one was used), the record, the confirmation where one is asked for, and only then
+ * the chat is told, so the message never shows buttons that do not work yet.
+ * @throws {AuditError} when the audit trail cannot be written: then nothing is recorded.
  */
 export async function recordRequest(
   deps: DeployDeps,
@@ -37,8 +38,12 @@ export async function recordRequest(
   const now = deps.now();
   const confirmationId = request.confirm ? deps.newConfirmationId() : null;
   const confirmBy = request.confirm ? now + deps.confirmTtlMs : null;
+  const id = deps.newRequestId();
+  const audited = { id, environment: request.environment, sha: request.commit.sha };
+  await auditDeployment(deps, request.actor, audited, `${request.action}_requested`, request.outcome);
+  if (request.override?.used) await auditOverride(deps, request.actor, audited, request.override.reason);
   const deployment = await deps.store.insertDeployment({
-    id: deps.newRequestId(),
+    id,
     environment: request.environment,
     action: request.action,
     ref: request.ref,
@@ -55,8 +60,6 @@ export async function recordRequest(
     dispatchedAt: null,
     finishedAt: null,
   });
-  await auditDeployment(deps, request.actor, deployment, `${request.action}_requested`, request.outcome);
-  if (request.override?.used) await auditOverride(deps, request.actor, deployment, request.override.reason);
   const confirmation =
     confirmationId === null || confirmBy === null
       ? null

@@ -22,12 +22,18 @@ export async function unlockEnvironment(
   const named = environmentArgument(deps.config, request.environment, 'Usage: /unlock <environment>.');
   if (!named.ok) return { kind: 'refused', reason: named.reason, message: named.message };
   const { env } = named;
-  const released = await deps.store.releaseLock(env.name, deps.now());
-  if (!released) return { kind: 'refused', reason: 'not_locked', message: `${env.name} is not locked.` };
+  const held = await deps.store.getLock(env.name, deps.now());
+  if (!held) return { kind: 'refused', reason: 'not_locked', message: `${env.name} is not locked.` };
+  // Recorded before it takes effect.
   await auditAs(deps, actor, {
     action: 'unlock',
     environment: env.name,
-    outcome: `released lock of ${released.ownerName} (${released.reason})`,
+    outcome: `releasing lock of ${held.ownerName} (${held.reason})`,
   });
+  const released = await deps.store.releaseLock(env.name, deps.now());
+  if (!released) {
+    await auditAs(deps, actor, { action: 'unlock_refused', environment: env.name, outcome: 'not_locked' });
+    return { kind: 'refused', reason: 'not_locked', message: `${env.name} is not locked.` };
+  }
   return { kind: 'unlocked', lock: released };
 }
