@@ -44,7 +44,8 @@ export async function runAuditVerify(
   const key = loaded.settings.hmacKey === null ? null : Buffer.from(loaded.settings.hmacKey);
   const result = verifyAudit(text, { key, anchor });
   if (!result.ok) {
-    io.err(`${path}: line ${result.line} ${WHY[result.reason]}\n`);
+    const hint = result.reason === 'edited' && !key ? '; if the chain is keyed, set AUDIT_HMAC_KEY' : '';
+    io.err(`${path}: line ${result.line} ${WHY[result.reason]}${hint}\n`);
     return 1;
   }
   const checked = [

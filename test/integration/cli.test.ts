@@ -118,4 +118,48 @@ describe('deploybot CLI', () => {
     expect(tampered.code).toBe(1);
     expect(tampered.stderr).toContain('line 2 was edited');
   });
+
+  it('audit verify finds lines cut off the end through the store anchor, and checks a keyed chain with its key', async () => {
+    const { openAuditLog } = await import('../../src/audit/open-audit-log.ts');
+    const { openStore } = await import('../../src/store/open-store.ts');
+    const { readFile, writeFile } = await import('node:fs/promises');
+    const path = join(dir, 'anchored.jsonl');
+    const databaseUrl = join(dir, 'anchored.sqlite');
+    const key = 'audit-key-for-the-cli-test-0123456789';
+    const store = await openStore(databaseUrl);
+    await store.migrate();
+    const log = await openAuditLog(path, {
+      key: Buffer.from(key),
+      anchors: { get: (c) => store.getAuditAnchor(c), advance: (a) => store.advanceAuditAnchor(a) },
+    });
+    for (const outcome of ['a', 'b', 'c', 'd']) {
+      await log.append({
+        actor_id: 1,
+        actor_name: 'Ada',
+        action: 'test',
+        environment: null,
+        sha: null,
+        request_id: null,
+        outcome,
+      });
+    }
+    await log.close();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    await store.close();
+    const keyed = { DATABASE_URL: databaseUrl, AUDIT_HMAC_KEY: key };
+    const intact = await deploybot(['audit', 'verify', path], keyed);
+    expect(intact.code).toBe(0);
+    expect(intact.stdout).toContain('4 lines, hash chain intact (keyed, anchor of 4 lines matches)');
+    const withoutKey = await deploybot(['audit', 'verify', path], { DATABASE_URL: databaseUrl });
+    expect(withoutKey.code).toBe(1);
+    expect(withoutKey.stderr).toContain('line 1 was edited (its hash does not match its content); if the chain is keyed, set AUDIT_HMAC_KEY');
+    const lines = (await readFile(path, 'utf8')).split('\n').filter(Boolean);
+    await writeFile(path, `${lines.slice(0, 2).join('\n')}\n`);
+    const cut = await deploybot(['audit', 'verify', path], keyed);
+    expect(cut.code).toBe(1);
+    expect(cut.stderr).toContain('line 3 is missing: the store counted more lines');
+    const shortKey = await deploybot(['audit', 'verify', path], { AUDIT_HMAC_KEY: 'short' });
+    expect(shortKey.code).toBe(2);
+    expect(shortKey.stderr).toContain('AUDIT_HMAC_KEY: the secret must be at least 32 characters');
+  });
 });
