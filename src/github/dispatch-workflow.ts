@@ -1,82 +1,76 @@
 import { buildDispatchInputs, type DispatchInputs } from './dispatch-inputs.ts';
 import type { GitHubClient } from './github-client.ts';
-import { GitHubError, toGitHubError } from './github-error.ts';
+import { GitHubError, mayHaveActed, toGitHubError } from './github-error.ts';
 import type { RepoRef } from './resolve-ref.ts';
-import { findRunByRequest } from './run-lookups.ts';
-
-export type DispatchedRun = { runId: number | null; runUrl: string | null };
+import type { FoundRun } from './run-lookups.ts';
 
 export type DispatchOptions = {
   workflow: string;
   /** The branch whose workflow file runs: the repository's default branch (the dispatch contract). */
   ref: string;
   inputs: DispatchInputs;
-  /** How long to look for the run by its name when the server cannot return it. */
-  findRunAttempts?: number;
-  sleep?: (ms: number) => Promise<void>;
 };
 
-const sleepFor = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+/**
+ * What one `workflow_dispatch` POST came to. Only `unanswered` leaves it open whether GitHub started
+ * a run: look for it (by the request id in its run-name) before sending the POST again.
+ */
+export type DispatchAttempt =
+  /** GitHub started the run and named it (`return_run_details`). */
+  | { kind: 'created'; run: FoundRun }
+  /** GitHub took the dispatch (204, a server that does not return run details); the run is listed soon. */
+  | { kind: 'accepted' }
+  /** GitHub certainly did not act (a 4xx that says so, a rate limit, a connection never made). */
+  | { kind: 'refused'; error: GitHubError }
+  /** A 5xx, a timeout or a connection cut after the request was sent: GitHub may have started the run. */
+  | { kind: 'unanswered'; error: GitHubError };
 
 /**
- * Dispatches the deploy workflow with `return_run_details: true`. GitHub Enterprise Server 3.20 and
- * older refuse that key (422 "... is not a permitted key"); then it dispatches without it and finds
- * the run by the `[request_id]` in its run-name. A run not found yet is not an error: the return path
- * matches it by name when its first webhook or poll arrives.
- * @throws {GitHubError} when GitHub refuses the dispatch (a message the user can act on).
+ * Sends one `workflow_dispatch` with `return_run_details: true`, never retried blindly (see
+ * `mayRetryBlindly` in github-client.ts). GitHub Enterprise Server 3.20 and older refuse that key (422
+ * "... is not a permitted key"): a refusal, so the dispatch is sent again without it. Never throws for
+ * what GitHub answers; the caller decides what an unanswered dispatch means.
+ * @throws {z.ZodError} when the inputs would be refused by the workflow (a bug, not GitHub's answer).
  */
-export async function dispatchWorkflow(
+export async function postDispatch(
   octokit: GitHubClient,
   repo: RepoRef,
   options: DispatchOptions,
-): Promise<DispatchedRun> {
+): Promise<DispatchAttempt> {
   const inputs = buildDispatchInputs(options.inputs);
   const what = `workflow ${options.workflow}`;
   const workflow_id = /^\d+$/.test(options.workflow) ? Number(options.workflow) : options.workflow;
-  try {
-    const response = await octokit.rest.actions.createWorkflowDispatch({
+  const post = (details: boolean) =>
+    octokit.rest.actions.createWorkflowDispatch({
       ...repo,
       workflow_id,
       ref: options.ref,
       inputs,
-      return_run_details: true,
+      ...(details ? { return_run_details: true } : {}),
+      request: { retries: 0 },
     });
-    // Octokit's types know only the 204 of older servers; the 200 body is checked here at the boundary.
-    const details = runDetails(response.data);
-    if (details) return details;
-    // 204: a server that ignores the field; look the run up like GHES.
-  } catch (error) {
-    const failure = toGitHubError(error, what);
-    if (!(failure.reason === 'invalid' && /return_run_details/.test(failure.message)))
-      throw explainInputs(failure, what);
-    try {
-      await octokit.rest.actions.createWorkflowDispatch({ ...repo, workflow_id, ref: options.ref, inputs });
-    } catch (retryError) {
-      throw explainInputs(toGitHubError(retryError, what), what);
-    }
-  }
-  return findRunByRequestId(octokit, repo, workflow_id, inputs.request_id, options);
+  const first = await attempt(() => post(true), what);
+  if (
+    first.kind === 'refused' &&
+    first.error.reason === 'invalid' &&
+    /return_run_details/.test(first.error.message)
+  )
+    return attempt(() => post(false), what);
+  return first;
 }
 
-async function findRunByRequestId(
-  octokit: GitHubClient,
-  repo: RepoRef,
-  workflow_id: string | number,
-  requestId: string,
-  options: DispatchOptions,
-): Promise<DispatchedRun> {
-  const attempts = options.findRunAttempts ?? 5;
-  const sleep = options.sleep ?? sleepFor;
-  for (let attempt = 0; attempt < attempts; attempt++) {
-    if (attempt > 0) await sleep(1000 * attempt);
-    try {
-      const run = await findRunByRequest(octokit, repo, workflow_id, requestId);
-      if (run) return run;
-    } catch {
-      // The dispatch went through; finding the run is best effort (reconciliation matches it later).
-    }
+async function attempt(post: () => Promise<{ data: unknown }>, what: string): Promise<DispatchAttempt> {
+  try {
+    const response = await post();
+    // Octokit's types know only the 204 of older servers; the 200 body is checked here at the boundary.
+    const run = runDetails(response.data);
+    return run ? { kind: 'created', run } : { kind: 'accepted' };
+  } catch (error) {
+    const failure = explainInputs(toGitHubError(error, what), what);
+    return mayHaveActed(failure)
+      ? { kind: 'unanswered', error: failure }
+      : { kind: 'refused', error: failure };
   }
-  return { runId: null, runUrl: null };
 }
 
 function explainInputs(failure: GitHubError, what: string): GitHubError {
@@ -91,10 +85,10 @@ function explainInputs(failure: GitHubError, what: string): GitHubError {
   return failure;
 }
 
-function runDetails(data: unknown): DispatchedRun | null {
+function runDetails(data: unknown): FoundRun | null {
   if (typeof data !== 'object' || data === null || !('workflow_run_id' in data)) return null;
   const runId = data.workflow_run_id;
   if (typeof runId !== 'number') return null;
-  const htmlUrl = 'html_url' in data && typeof data.html_url === 'string' ? data.html_url : null;
-  return { runId, runUrl: htmlUrl };
+  const runUrl = 'html_url' in data && typeof data.html_url === 'string' ? data.html_url : null;
+  return { runId, runUrl };
 }

@@ -78,6 +78,9 @@ export async function fetchRunEvents(
   }
 }
 
+/** A run of the deploy workflow, as the bot tracks it. */
+export type FoundRun = { runId: number; runUrl: string | null };
+
 /**
  * The newest dispatched run of the deploy workflow whose title carries `[requestId]` (deploy.yml's
  * run-name), or null when none does (yet: GitHub lists a dispatched run a few seconds late).
@@ -88,7 +91,22 @@ export async function findRunByRequest(
   repo: RepoRef,
   workflow: string | number,
   requestId: string,
-): Promise<{ runId: number; runUrl: string } | null> {
+): Promise<FoundRun | null> {
+  const runs = await findRunsByRequest(octokit, repo, workflow, requestId);
+  return runs.at(-1) ?? null;
+}
+
+/**
+ * Every recent dispatched run of the deploy workflow whose title carries `[requestId]`, oldest
+ * first. More than one means a dispatch was carried out twice.
+ * @throws {GitHubError} when GitHub cannot be asked.
+ */
+export async function findRunsByRequest(
+  octokit: GitHubClient,
+  repo: RepoRef,
+  workflow: string | number,
+  requestId: string,
+): Promise<FoundRun[]> {
   try {
     const { data } = await octokit.rest.actions.listWorkflowRuns({
       ...repo,
@@ -96,9 +114,28 @@ export async function findRunByRequest(
       event: 'workflow_dispatch',
       per_page: 30,
     });
-    const run = data.workflow_runs.find((r) => requestIdFromTitle(r.display_title) === requestId);
-    return run ? { runId: run.id, runUrl: run.html_url } : null;
+    return data.workflow_runs
+      .filter((r) => requestIdFromTitle(r.display_title) === requestId)
+      .sort((a, b) => a.id - b.id)
+      .map((r) => ({ runId: r.id, runUrl: r.html_url }));
   } catch (error) {
     throw toGitHubError(error, `the runs of ${workflow}`);
+  }
+}
+
+/**
+ * A run's status as the cancel path needs it: still going, or completed with which conclusion.
+ * @throws {GitHubError} when GitHub cannot be asked.
+ */
+export async function fetchRunStatus(
+  octokit: GitHubClient,
+  repo: RepoRef,
+  runId: number,
+): Promise<{ completed: boolean; conclusion: string | null }> {
+  try {
+    const { data } = await octokit.rest.actions.getWorkflowRun({ ...repo, run_id: runId });
+    return { completed: data.status === 'completed', conclusion: data.conclusion ?? null };
+  } catch (error) {
+    throw toGitHubError(error, `run ${runId}`);
   }
 }

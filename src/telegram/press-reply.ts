@@ -25,6 +25,13 @@ export function pressReply(outcome: PressOutcome, presser: string): PressReply {
       if (result.kind === 'failed') {
         return { toast: result.message, alert: true, replaceText: escapeHtml(result.message) };
       }
+      if (result.kind === 'cancelled') {
+        return {
+          toast: 'The run is cancelled.',
+          alert: false,
+          replaceText: `⛔ The run of <code>${deployment.sha.slice(0, 7)}</code> to <b>${escapeHtml(deployment.environment)}</b> is cancelled (${who}).`,
+        };
+      }
       return {
         toast: 'Cancelling…',
         alert: false,
