@@ -74,13 +74,13 @@ export async function dispatchOnce(
     const attempt = await postDispatch(deps.github, deps.repo, options);
     if (attempt.kind === 'created') return keepOne(deps, options, result('created', attempt.run), posts > 1);
     if (attempt.kind === 'accepted') {
-      const found = await searchRun(deps, options.inputs.request_id, policy);
+      const found = await searchRun(deps, options, policy);
       return keepOne(deps, options, result('accepted', found.runs[0] ?? null), found.runs.length > 1);
     }
     failures.push(attempt.error);
     if (attempt.kind === 'refused') return result('refused', null);
     await onSearch(attempt.error);
-    const found = await searchRun(deps, options.inputs.request_id, policy);
+    const found = await searchRun(deps, options, policy);
     if (found.runs[0]) return keepOne(deps, options, result('adopted', found.runs[0]), found.runs.length > 1);
     if (!found.conclusive) return result('unconfirmed', null);
   }
@@ -93,9 +93,10 @@ export async function dispatchOnce(
  */
 async function searchRun(
   deps: Pick<DeployDeps, 'github' | 'repo' | 'store' | 'config'>,
-  requestId: string,
+  options: DispatchOptions,
   policy: DispatchPolicy,
 ): Promise<Search> {
+  const { request_id: requestId } = options.inputs;
   let elapsed = 0;
   let conclusive = false;
   for (const delay of policy.searchDelaysMs) {
@@ -104,7 +105,13 @@ async function searchRun(
     const known = await deps.store.getDeployment(requestId);
     if (known?.runId) return { runs: [{ runId: known.runId, runUrl: known.runUrl }], conclusive: true };
     try {
-      const runs = await findRunsByRequest(deps.github, deps.repo, deps.config.github.workflow, requestId);
+      const runs = await findRunsByRequest(
+        deps.github,
+        deps.repo,
+        deps.config.github.workflow,
+        requestId,
+        options.ref,
+      );
       if (runs.length > 0) return { runs, conclusive: true };
       if (elapsed >= policy.listingDelayMs) conclusive = true;
     } catch {
@@ -133,6 +140,7 @@ async function keepOne(
       deps.repo,
       deps.config.github.workflow,
       options.inputs.request_id,
+      options.ref,
     );
   } catch {
     return result;

@@ -83,7 +83,9 @@ export type FoundRun = { runId: number; runUrl: string | null };
 
 /**
  * The newest dispatched run of the deploy workflow whose title carries `[requestId]` (deploy.yml's
- * run-name), or null when none does (yet: GitHub lists a dispatched run a few seconds late).
+ * run-name), or null when none does (yet: GitHub lists a dispatched run a few seconds late). With
+ * `defaultBranch`, only a run on that branch counts: a copy of deploy.yml pushed on another branch
+ * cannot pose as the request's run.
  * @throws {GitHubError} when GitHub cannot be asked.
  */
 export async function findRunByRequest(
@@ -91,14 +93,15 @@ export async function findRunByRequest(
   repo: RepoRef,
   workflow: string | number,
   requestId: string,
+  defaultBranch?: string,
 ): Promise<FoundRun | null> {
-  const runs = await findRunsByRequest(octokit, repo, workflow, requestId);
+  const runs = await findRunsByRequest(octokit, repo, workflow, requestId, defaultBranch);
   return runs.at(-1) ?? null;
 }
 
 /**
- * Every recent dispatched run of the deploy workflow whose title carries `[requestId]`, oldest
- * first. More than one means a dispatch was carried out twice.
+ * Every recent dispatched run of the deploy workflow whose title carries `[requestId]` (on
+ * `defaultBranch` when given), oldest first. More than one means a dispatch was carried out twice.
  * @throws {GitHubError} when GitHub cannot be asked.
  */
 export async function findRunsByRequest(
@@ -106,6 +109,7 @@ export async function findRunsByRequest(
   repo: RepoRef,
   workflow: string | number,
   requestId: string,
+  defaultBranch?: string,
 ): Promise<FoundRun[]> {
   try {
     const { data } = await octokit.rest.actions.listWorkflowRuns({
@@ -116,6 +120,7 @@ export async function findRunsByRequest(
     });
     return data.workflow_runs
       .filter((r) => requestIdFromTitle(r.display_title) === requestId)
+      .filter((r) => defaultBranch === undefined || r.head_branch === defaultBranch)
       .sort((a, b) => a.id - b.id)
       .map((r) => ({ runId: r.id, runUrl: r.html_url }));
   } catch (error) {
