@@ -4,7 +4,11 @@
 #
 # Usage: deploy.sh <environment> <image>
 #   environment  ^[a-z][a-z0-9-]{0,31}$                 (e.g. staging, production)
-#   image        registry/repository:tag or registry/repository@sha256:<64 hex>
+#   image        registry/repository@sha256:<64 hex>    a digest, never a tag: a tag can be moved
+#                                                        or planted, a digest names one image
+#
+# On a host this runs only through deploybot-ssh-gate (the deploy key's forced command), which
+# passes the settings below from the host's gate.conf; the SSH client chooses none of them.
 #
 # Env (all optional):
 #   DEPLOY_PATH      app directory holding the compose file (default /opt/app); state lives in
@@ -15,6 +19,7 @@
 #   HEALTH_URL       URL probed on this host (default http://127.0.0.1:8080/health)
 #   HEALTH_TRIES     default 10;  HEALTH_INTERVAL  seconds, default 10;  HEALTH_STATUS  default 200
 #   DEPLOY_LOCK_WAIT seconds to wait for another deploy of the same environment (default 120)
+#   DEPLOY_IMAGE_REPOSITORY  when set, the only registry/repository images may come from
 #
 # The compose file takes the image from ${APP_IMAGE} (e.g. `image: ${APP_IMAGE}`).
 #
@@ -29,8 +34,10 @@
 set -euo pipefail
 
 readonly ENVIRONMENT_PATTERN='^[a-z][a-z0-9-]{0,31}$'
-# host[:port]/path[/path...] then :tag or @sha256:digest. No shell metacharacters can match.
-readonly IMAGE_PATTERN='^[A-Za-z0-9]+([.-][A-Za-z0-9]+)*(:[0-9]{1,5})?(/[a-z0-9]+([._-]+[a-z0-9]+)*)+(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|@sha256:[a-f0-9]{64})$'
+# host[:port]/path[/path...] then @sha256:<digest>. No shell metacharacters can match, and no tag:
+# `repo:tag` is refused with exit 2.
+readonly REPOSITORY_PATTERN='^[A-Za-z0-9]+([.-][A-Za-z0-9]+)*(:[0-9]{1,5})?(/[a-z0-9]+([._-]+[a-z0-9]+)*)+$'
+readonly IMAGE_PATTERN='^[A-Za-z0-9]+([.-][A-Za-z0-9]+)*(:[0-9]{1,5})?(/[a-z0-9]+([._-]+[a-z0-9]+)*)+@sha256:[a-f0-9]{64}$'
 readonly PATH_PATTERN='^(/[A-Za-z0-9_][A-Za-z0-9._-]*)+/?$'
 # Same as health-check.sh: http(s) only, no whitespace or quotes.
 readonly URL_PATTERN='^https?://[][A-Za-z0-9._~:/?#@!&+,;=%-]+$'
@@ -53,7 +60,14 @@ image="$2"
 [[ "$environment" =~ $ENVIRONMENT_PATTERN ]] ||
   fail 2 "refusing environment $(printf '%q' "$environment"): must match $ENVIRONMENT_PATTERN"
 { [ "${#image}" -le 255 ] && [[ "$image" =~ $IMAGE_PATTERN ]]; } ||
-  fail 2 "refusing image $(printf '%q' "$image"): want registry/repository:tag or registry/repository@sha256:<digest>"
+  fail 2 "refusing image $(printf '%q' "$image"): want registry/repository@sha256:<64 hex> (a digest, not a tag)"
+allowed_repository="${DEPLOY_IMAGE_REPOSITORY:-}"
+if [ -n "$allowed_repository" ]; then
+  [[ "$allowed_repository" =~ $REPOSITORY_PATTERN ]] ||
+    fail 2 "refusing DEPLOY_IMAGE_REPOSITORY $(printf '%q' "$allowed_repository")"
+  [ "${image%@sha256:*}" = "$allowed_repository" ] ||
+    fail 2 "refusing image $(printf '%q' "$image"): this host deploys only $allowed_repository"
+fi
 
 deploy_path="${DEPLOY_PATH:-/opt/app}"
 compose_file="${COMPOSE_FILE:-docker-compose.yml}"

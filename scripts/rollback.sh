@@ -3,7 +3,10 @@
 # pull, health check and automatic restore as a deploy (it runs deploy.sh with that image).
 #
 # Usage: rollback.sh <environment>
-# Env:   the same as deploy.sh (DEPLOY_PATH, COMPOSE_CMD, HEALTH_URL, HEALTH_TRIES, ...).
+# Env:   the same as deploy.sh (DEPLOY_PATH, COMPOSE_CMD, HEALTH_URL, DEPLOY_IMAGE_REPOSITORY, ...).
+#        On a host it runs through deploybot-ssh-gate, which sets them from the host's gate.conf.
+#        The recorded image must be a digest (deploy.sh refuses a tag with exit 2), so a `previous`
+#        written by an older deploy.sh that deployed tags cannot be rolled back to: deploy by digest.
 # Exit:  deploy.sh's codes (0 rolled back and healthy, 3 the previous image failed and the one
 #        running before was restored, ...), and 5 when no previous image is recorded.
 set -euo pipefail

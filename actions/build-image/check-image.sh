@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Decides whether build-image has anything to do: the tag for this commit is built once, ever.
+# Checks that the tag for this commit is not in the registry yet: it is built once, ever.
 # Env: REPOSITORY, TAG, CONTEXT, DOCKERFILE. Writes image, built, dockerfile to $GITHUB_OUTPUT.
 set -euo pipefail
 
@@ -16,11 +16,13 @@ image="$REPOSITORY:$TAG"
 dockerfile="${DOCKERFILE:-${CONTEXT:-.}/Dockerfile}"
 out="${GITHUB_OUTPUT:-/dev/stdout}"
 
-# Only "manifest unknown" means "not there yet"; any other failure (auth, network) stops the job
-# rather than rebuilding an image that may already run somewhere.
+# Only "manifest unknown" means "not there yet". Any other failure (auth, network) stops the job
+# rather than rebuilding an image that may already run somewhere. Resolve found no image for this
+# commit: one that appeared since was pushed by another run, which also attested it, so this run
+# stops and asks to be run again (it will then deploy that image, by digest) instead of building.
 if result="$(docker manifest inspect "$image" 2>&1)"; then
-  printf 'build-image: %s is already in the registry: nothing to build\n' "$image"
-  built=false
+  printf '::error::build-image: %s was pushed since this run looked for it (by another run): run the deploy again to deploy that image\n' "$image"
+  exit 1
 elif grep -qiE 'manifest unknown|no such manifest|not found' <<<"$result"; then
   printf 'build-image: %s is not in the registry yet: building it\n' "$image"
   built=true

@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Deploys an image to a Kubernetes Deployment and undoes the rollout when it does not complete.
 #
-# Env: K8S_COMMAND (deploy | undo), DEPLOY_IMAGE, K8S_NAMESPACE, K8S_DEPLOYMENT, K8S_CONTAINER,
+# Env: K8S_COMMAND (deploy | undo), DEPLOY_IMAGE (registry/repository@sha256:<64 hex>: a digest,
+#      never a tag, as on the compose hosts), K8S_NAMESPACE, K8S_DEPLOYMENT, K8S_CONTAINER,
 #      KUBECONFIG_CONTENT (kubeconfig file contents), ROLLOUT_TIMEOUT (default 5m).
 # Exit: 0 done, 2 bad input, 3 rollout failed and was undone, 4 the undo failed too.
 # Writes previous_image, result and exit_code to $GITHUB_OUTPUT when that is set.
 set -euo pipefail
 
 name_pattern='^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$'
-image_pattern='^[A-Za-z0-9]+([.-][A-Za-z0-9]+)*(:[0-9]{1,5})?(/[a-z0-9]+([._-]+[a-z0-9]+)*)+(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|@sha256:[a-f0-9]{64})$'
+image_pattern='^[A-Za-z0-9]+([.-][A-Za-z0-9]+)*(:[0-9]{1,5})?(/[a-z0-9]+([._-]+[a-z0-9]+)*)+@sha256:[a-f0-9]{64}$'
 command="${K8S_COMMAND:-deploy}"
 namespace="${K8S_NAMESPACE:-}"
 deployment="${K8S_DEPLOYMENT:-}"
@@ -34,7 +35,7 @@ for pair in "K8S_NAMESPACE:$namespace" "K8S_DEPLOYMENT:$deployment" "K8S_CONTAIN
 done
 [[ "$timeout" =~ ^[0-9]{1,4}[smh]$ ]] || refuse "ROLLOUT_TIMEOUT must look like 300s or 5m, got $(printf '%q' "$timeout")"
 case "$command" in
-deploy) [[ "$image" =~ $image_pattern ]] || refuse "refusing image $(printf '%q' "$image")" ;;
+deploy) [[ "$image" =~ $image_pattern ]] || refuse "refusing image $(printf '%q' "$image"): want repository@sha256:<64 hex>, never a tag" ;;
 undo) ;;
 *) refuse "K8S_COMMAND must be deploy or undo, got $(printf '%q' "$command")" ;;
 esac

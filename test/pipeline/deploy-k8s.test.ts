@@ -32,7 +32,7 @@ esac
 chmodSync(join(dir, 'kubectl'), 0o755);
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const IMAGE = 'registry.example/shop/app:0123456789abcdef0123456789abcdef01234567';
+const IMAGE = `registry.example/shop/app@sha256:${'0123456789abcdef'.repeat(4)}`;
 
 async function deployK8s(env: Record<string, string>) {
   const output = join(dir, 'github-output');
@@ -111,6 +111,8 @@ describe('deploy-k8s.sh', () => {
 
   it.each<Record<string, string>>([
     { DEPLOY_IMAGE: 'app;id' },
+    // A tag, even a full commit SHA: Kubernetes runs images by digest only, like the hosts.
+    { DEPLOY_IMAGE: 'registry.example/shop/app:0123456789abcdef0123456789abcdef01234567' },
     { DEPLOY_IMAGE: '' },
     { K8S_NAMESPACE: 'Shop' },
     { K8S_CONTAINER: '$(id)' },

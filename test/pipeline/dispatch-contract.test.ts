@@ -14,6 +14,16 @@ import { findStep, runStep } from './support/run-step.ts';
 // declares and accepts. Any drift fails here.
 
 const validate = findStep('.github/workflows/deploy.yml', 'resolve', 'Validate inputs');
+/** The step's env: as written, with the expressions replaced below where a test needs values. */
+const stepEnv = () => Object.fromEntries(Object.entries(validate.env ?? {}).map(([k, v]) => [k, String(v)]));
+const onMain = { RUN_REF: 'refs/heads/main', DEFAULT_BRANCH: 'main' };
+const inputsFor = (inputs: Record<string, string>) => ({
+  INPUT_ENVIRONMENT: inputs.environment ?? '',
+  INPUT_SHA: inputs.sha ?? '',
+  INPUT_ACTION: inputs.action ?? '',
+  INPUT_REQUEST_ID: inputs.request_id ?? '',
+  INPUT_REQUESTED_BY: inputs.requested_by ?? '',
+});
 const SHA = 'a'.repeat(40);
 const good = { environment: 'staging', sha: SHA, action: 'deploy', request_id: 'req-1', requested_by: 'Ann' };
 
@@ -48,11 +58,12 @@ describe('workflow_dispatch inputs', () => {
     }
   });
 
-  it('deploy.sh accepts the same environment names', () => {
-    expect(readRepoFile('scripts/deploy.sh')).toContain(
-      `readonly ENVIRONMENT_PATTERN='${ENVIRONMENT_NAME.source}'`,
-    );
-  });
+  it.each(['scripts/deploy.sh', 'scripts/deploybot-ssh-gate', 'actions/resolve-image/resolve-image.sh'])(
+    '%s accepts the same environment names',
+    (file) => {
+      expect(readRepoFile(file)).toContain(`readonly ENVIRONMENT_PATTERN='${ENVIRONMENT_NAME.source}'`);
+    },
+  );
 });
 
 describe('the validation step and the bot agree on every value', () => {
@@ -87,7 +98,7 @@ describe('the validation step and the bot agree on every value', () => {
     const botAccepts = dispatchInputsSchema.safeParse(inputs).success;
     const run = await runStep(validate, {
       ...Object.fromEntries(Object.entries(validate.env ?? {}).map(([k, v]) => [k, String(v)])),
-      EVENT_NAME: 'workflow_dispatch',
+      ...onMain,
       INPUT_ENVIRONMENT: inputs.environment ?? '',
       INPUT_SHA: inputs.sha ?? '',
       INPUT_ACTION: inputs.action ?? '',
@@ -101,6 +112,7 @@ describe('the validation step and the bot agree on every value', () => {
         sha: inputs.sha,
         action: inputs.action,
         request_id: inputs.request_id,
+        ssh_key_secret: `${inputs.environment?.toUpperCase().replaceAll('-', '_')}_SSH_KEY`,
       });
     } else {
       expect(run.output).toMatch(/::error title=Invalid input::/);
@@ -110,7 +122,7 @@ describe('the validation step and the bot agree on every value', () => {
   it('a manual run without request_id gets manual-<run id>', async () => {
     const run = await runStep(validate, {
       ...Object.fromEntries(Object.entries(validate.env ?? {}).map(([k, v]) => [k, String(v)])),
-      EVENT_NAME: 'workflow_dispatch',
+      ...onMain,
       INPUT_ENVIRONMENT: 'staging',
       INPUT_SHA: SHA,
       INPUT_ACTION: 'deploy',
@@ -121,19 +133,28 @@ describe('the validation step and the bot agree on every value', () => {
     expect(run.outputs.request_id).toBe('manual-4242');
   });
 
-  it('a push deploys the pushed commit to staging', async () => {
-    const run = await runStep(validate, {
-      ...Object.fromEntries(Object.entries(validate.env ?? {}).map(([k, v]) => [k, String(v)])),
-      EVENT_NAME: 'push',
-      GITHUB_SHA: SHA,
-    });
+  it.each([
+    ['staging', 'STAGING_SSH_KEY'],
+    ['production', 'PRODUCTION_SSH_KEY'],
+    ['qa-eu-2', 'QA_EU_2_SSH_KEY'],
+  ])('%s deploys with its own key, the secret %s', async (environment, secret) => {
+    const run = await runStep(validate, { ...stepEnv(), ...onMain, ...inputsFor({ ...good, environment }) });
     expect(run.code, run.output).toBe(0);
-    expect(run.outputs).toEqual({
-      environment: 'staging',
-      sha: SHA,
-      action: 'deploy',
-      request_id: 'push-4242',
+    expect(run.outputs.ssh_key_secret).toBe(secret);
+  });
+
+  it('attack: a run of deploy.yml from another branch (whose copy anyone with write can edit) is refused', async () => {
+    const run = await runStep(validate, {
+      ...stepEnv(),
+      RUN_REF: 'refs/heads/evil',
+      DEFAULT_BRANCH: 'main',
+      ...inputsFor(good),
     });
+    expect(run.code).toBe(1);
+    expect(run.output).toContain(
+      '::error title=Invalid input::deploy.yml runs from main only, not refs/heads/evil',
+    );
+    expect(run.outputs).toEqual({});
   });
 });
 

@@ -26,7 +26,12 @@ describe.skipIf(reason !== null)('shell scripts', () => {
 
   it('are the ones the pipeline needs', () => {
     expect(scripts).toEqual(
-      expect.arrayContaining(['scripts/deploy.sh', 'scripts/rollback.sh', 'scripts/health-check.sh']),
+      expect.arrayContaining([
+        'scripts/deploy.sh',
+        'scripts/rollback.sh',
+        'scripts/health-check.sh',
+        'scripts/deploybot-ssh-gate',
+      ]),
     );
   });
 

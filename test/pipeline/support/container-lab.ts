@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { copyFileSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { freePort } from './free-port.ts';
@@ -142,16 +142,24 @@ export async function startContainerLab(dir: string): Promise<ContainerLab> {
   return { registry, dockerHost, podmanEnv, dockerEnv, stop };
 }
 
+/** An image pushed to the lab's registry, by digest (what deploy.sh takes) and by tag. */
+export interface PushedImage {
+  /** registry/name@sha256:<64 hex> */
+  digest: string;
+  /** registry/name:tag, the same image (deploy.sh refuses this form) */
+  tagged: string;
+}
+
 /**
  * Builds an image from scratch (static busybox only) that serves `/cgi-bin/health` on
  * 127.0.0.1:`port`, answering 200 with `body`, or 500 when `healthy` is false; pushes it.
- * @returns the pushed image reference.
+ * @returns the pushed image, by digest and by tag.
  */
 export async function buildBusyboxImage(
   lab: ContainerLab,
   dir: string,
   options: { name: string; tag: string; port: number; healthy: boolean; body: string },
-): Promise<string> {
+): Promise<PushedImage> {
   const root = join(dir, `rootfs-${options.tag}`);
   mkdirSync(join(root, 'bin'), { recursive: true });
   mkdirSync(join(root, 'www', 'cgi-bin'), { recursive: true });
@@ -165,14 +173,19 @@ export async function buildBusyboxImage(
   );
   const tarball = join(dir, `rootfs-${options.tag}.tar`);
   await runChecked('tar', ['-C', root, '-cf', tarball, '.']);
-  const image = `${lab.registry}/${options.name}:${options.tag}`;
+  const tagged = `${lab.registry}/${options.name}:${options.tag}`;
   // A shell as PID 1 that stops httpd on SIGTERM, as a well-behaved app does (PID 1 ignores
   // SIGTERM unless it handles it, and Compose would wait its full stop timeout).
   const serve = `/bin/busybox httpd -f -p 127.0.0.1:${options.port} -h /www & pid=$!; trap 'kill $pid; exit 0' TERM; wait`;
   const cmd = JSON.stringify(['/bin/sh', '-c', serve]);
-  await runChecked('podman', ['import', '--change', `CMD ${cmd}`, tarball, image], { env: lab.podmanEnv });
-  await runChecked('podman', ['push', '--tls-verify=false', image], { env: lab.podmanEnv });
+  await runChecked('podman', ['import', '--change', `CMD ${cmd}`, tarball, tagged], { env: lab.podmanEnv });
+  const digestFile = join(dir, `digest-${options.tag}`);
+  await runChecked('podman', ['push', '--tls-verify=false', '--digestfile', digestFile, tagged], {
+    env: lab.podmanEnv,
+  });
+  const digest = readFileSync(digestFile, 'utf8').trim();
+  if (!/^sha256:[a-f0-9]{64}$/.test(digest)) throw new Error(`podman push wrote no digest: ${digest}`);
   // Drop the local copy so deploy.sh really pulls from the registry.
-  await runChecked('podman', ['rmi', image], { env: lab.podmanEnv });
-  return image;
+  await runChecked('podman', ['rmi', tagged], { env: lab.podmanEnv });
+  return { digest: `${lab.registry}/${options.name}@${digest}`, tagged };
 }

@@ -28,10 +28,17 @@ export function actionFiles(): string[] {
     .sort();
 }
 
-/** Every shell script of the pipeline (`scripts/`, `actions/`), repo-relative. */
+/** True for a `*.sh` file, or a file without an extension that starts with a bash shebang. */
+function isShellScript(file: string): boolean {
+  if (file.endsWith('.sh')) return true;
+  if (/\.[A-Za-z0-9]+$/.test(file)) return false;
+  return readFileSync(file, 'utf8').startsWith('#!/usr/bin/env bash\n');
+}
+
+/** Every shell script of the pipeline (`scripts/`, `actions/`, the gate too), repo-relative. */
 export function shellScripts(): string[] {
   return [...walk(join(repoRoot, 'scripts')), ...walk(join(repoRoot, 'actions'))]
-    .filter((f) => f.endsWith('.sh'))
+    .filter(isShellScript)
     .map((f) => relative(repoRoot, f))
     .sort();
 }
