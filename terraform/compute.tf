@@ -4,6 +4,10 @@ locals {
     production = { subnet_index = 1 }
   }
   app_dir = "/opt/app"
+  # Installed root-owned on every host by user data: the deploy key's forced command and what it
+  # runs. Nothing reachable over SSH can change them (docs/security.md: updating them).
+  host_script_files = ["deploy.sh", "deploybot-ssh-gate", "health-check.sh", "rollback.sh"]
+  host_scripts      = { for name in local.host_script_files : name => chomp(file("${path.module}/../scripts/${name}")) }
 }
 
 data "aws_ec2_instance_type" "host" {
@@ -40,12 +44,16 @@ resource "aws_instance" "host" {
   vpc_security_group_ids = [aws_security_group.host.id]
   iam_instance_profile   = aws_iam_instance_profile.host.name
 
-  user_data = templatefile("${path.module}/user-data.sh.tftpl", {
-    environment    = each.key
-    ssh_public_key = trimspace(var.ssh_public_key)
-    ecr_registry   = split("/", aws_ecr_repository.app.repository_url)[0]
-    app_dir        = local.app_dir
-  })
+  # Gzipped: the host scripts would not fit user data's 16 KB otherwise (cloud-init unpacks it).
+  user_data_base64 = base64gzip(templatefile("${path.module}/user-data.sh.tftpl", {
+    environment      = each.key
+    ssh_public_key   = trimspace(var.ssh_public_keys[each.key])
+    ecr_registry     = split("/", aws_ecr_repository.app.repository_url)[0]
+    image_repository = aws_ecr_repository.app.repository_url
+    app_dir          = local.app_dir
+    health_url       = var.host_health_url
+    host_scripts     = local.host_scripts
+  }))
   user_data_replace_on_change = false
 
   metadata_options {
@@ -68,8 +76,9 @@ resource "aws_instance" "host" {
   }
 
   lifecycle {
-    # A newer AMI must not replace a running host on the next apply.
-    ignore_changes = [ami, user_data]
+    # A newer AMI must not replace a running host on the next apply, nor new host scripts:
+    # `terraform apply -replace` a host to install them (docs/security.md).
+    ignore_changes = [ami, user_data, user_data_base64]
   }
 }
 

@@ -1,17 +1,14 @@
 locals {
   github_oidc_host = "token.actions.githubusercontent.com"
-  # Exact subjects that may assume the role: jobs running in the two environments of this
-  # repository, and the Resolve and Build jobs of deploy.yml, which run without `environment:`
-  # (one would create an extra GitHub deployment and ask production's reviewers twice) and so
-  # present the subject of the branch the workflow runs from. Pull requests, other branches and
-  # other repositories cannot assume it.
-  deploy_subjects = concat(
-    [
-      "repo:${var.github_repository}:environment:staging",
-      "repo:${var.github_repository}:environment:production",
-    ],
-    [for branch in var.github_build_branches : "repo:${var.github_repository}:ref:refs/heads/${branch}"],
-  )
+  # The repository's OIDC subject template (github.tf): with job_workflow_ref in the subject, a
+  # token names the workflow file and the branch it was loaded from, so no other workflow and no
+  # other branch's copy of deploy.yml (which anyone with write access can change) matches.
+  github_oidc_claim_keys = ["repo", "context", "job_workflow_ref"]
+  deploy_workflow_ref    = "${var.github_repository}/.github/workflows/deploy.yml@refs/heads/${var.github_default_branch}"
+  # Jobs of deploy.yml on the default branch that run without `environment:` (Resolve, Build image).
+  # Jobs with an environment present `environment:<name>` instead and match neither role: the
+  # deploy jobs get no AWS credentials at all (the hosts pull with their instance role).
+  deploy_workflow_subject  = "repo:${var.github_repository}:ref:refs/heads/${var.github_default_branch}:job_workflow_ref:${local.deploy_workflow_ref}"
   github_oidc_provider_arn = var.create_github_oidc_provider ? aws_iam_openid_connect_provider.github[0].arn : data.aws_iam_openid_connect_provider.github[0].arn
 }
 
@@ -31,9 +28,12 @@ data "aws_iam_openid_connect_provider" "github" {
   url   = "https://${local.github_oidc_host}"
 }
 
-data "aws_iam_policy_document" "deploy_trust" {
+# Both roles trust exactly one subject: deploy.yml on the default branch, outside an environment.
+# GitHub's token does not name the job; in that workflow only the build job asks for the build
+# role, and only Resolve for the lookup role (test/pipeline/trusted-path.test.ts).
+data "aws_iam_policy_document" "deploy_workflow_trust" {
   statement {
-    sid     = "GitHubActionsDeployEnvironments"
+    sid     = "DeployWorkflowOnDefaultBranch"
     effect  = "Allow"
     actions = ["sts:AssumeRoleWithWebIdentity"]
 
@@ -51,19 +51,20 @@ data "aws_iam_policy_document" "deploy_trust" {
     condition {
       test     = "StringEquals"
       variable = "${local.github_oidc_host}:sub"
-      values   = local.deploy_subjects
+      values   = [local.deploy_workflow_subject]
     }
   }
 }
 
-resource "aws_iam_role" "deploy" {
-  name                 = "${var.project}-github-deploy"
-  description          = "Assumed by ${var.github_repository}'s deploy jobs (GitHub OIDC): push images to ECR"
-  assume_role_policy   = data.aws_iam_policy_document.deploy_trust.json
+# Build image: pushes the image of a commit (once: tags are immutable) and nothing else.
+resource "aws_iam_role" "build" {
+  name                 = "${var.project}-github-build"
+  description          = "Assumed by the build job of ${var.github_repository}'s deploy.yml on ${var.github_default_branch} (GitHub OIDC): push images to ECR"
+  assume_role_policy   = data.aws_iam_policy_document.deploy_workflow_trust.json
   max_session_duration = 3600
 }
 
-data "aws_iam_policy_document" "deploy_ecr_push" {
+data "aws_iam_policy_document" "build_ecr_push" {
   statement {
     sid       = "EcrLogin"
     effect    = "Allow"
@@ -74,7 +75,7 @@ data "aws_iam_policy_document" "deploy_ecr_push" {
   statement {
     sid    = "EcrPushThisRepository"
     effect = "Allow"
-    # Push, plus the two reads a push and "build only when the image is missing" need.
+    # Push, plus the reads a push and "the tag is not there yet" need.
     actions = [
       "ecr:BatchCheckLayerAvailability",
       "ecr:InitiateLayerUpload",
@@ -88,10 +89,40 @@ data "aws_iam_policy_document" "deploy_ecr_push" {
   }
 }
 
-resource "aws_iam_role_policy" "deploy_ecr_push" {
+resource "aws_iam_role_policy" "build_ecr_push" {
   name   = "ecr-push"
-  role   = aws_iam_role.deploy.id
-  policy = data.aws_iam_policy_document.deploy_ecr_push.json
+  role   = aws_iam_role.build.id
+  policy = data.aws_iam_policy_document.build_ecr_push.json
+}
+
+# Resolve: finds the digest of a commit's image and reads its manifest to verify its attestation.
+resource "aws_iam_role" "lookup" {
+  name                 = "${var.project}-github-lookup"
+  description          = "Assumed by the Resolve job of ${var.github_repository}'s deploy.yml on ${var.github_default_branch} (GitHub OIDC): read ECR, never write"
+  assume_role_policy   = data.aws_iam_policy_document.deploy_workflow_trust.json
+  max_session_duration = 3600
+}
+
+data "aws_iam_policy_document" "lookup_ecr_read" {
+  statement {
+    sid       = "EcrLogin"
+    effect    = "Allow"
+    actions   = ["ecr:GetAuthorizationToken"]
+    resources = ["*"]
+  }
+
+  statement {
+    sid       = "EcrReadThisRepository"
+    effect    = "Allow"
+    actions   = ["ecr:DescribeImages", "ecr:BatchGetImage"]
+    resources = [aws_ecr_repository.app.arn]
+  }
+}
+
+resource "aws_iam_role_policy" "lookup_ecr_read" {
+  name   = "ecr-read"
+  role   = aws_iam_role.lookup.id
+  policy = data.aws_iam_policy_document.lookup_ecr_read.json
 }
 
 data "aws_iam_policy_document" "host_trust" {

@@ -20,15 +20,21 @@ variable "aws_region" {
   }
 }
 
-variable "github_build_branches" {
-  description = "Branches whose deploy.yml runs may assume the deploy role to look up and push images (Resolve and Build run without an environment): the default branch, plus develop when DEPLOY_ON_PUSH is on."
-  type        = list(string)
-  default     = ["main"]
+variable "github_default_branch" {
+  description = "The repository's default branch. Only deploy.yml on this branch may assume the AWS roles (its build job pushes and attests images); every run of deploy.yml comes from it (pushes to develop dispatch it here)."
+  type        = string
+  default     = "main"
 
   validation {
-    condition     = length(var.github_build_branches) > 0 && alltrue([for b in var.github_build_branches : can(regex("^[A-Za-z0-9._/-]+$", b))])
-    error_message = "github_build_branches must list exact branch names (no wildcards), e.g. [\"main\"]."
+    condition     = can(regex("^[A-Za-z0-9._/-]{1,200}$", var.github_default_branch)) && !strcontains(var.github_default_branch, "..")
+    error_message = "github_default_branch must be one exact branch name (no wildcards), e.g. main."
   }
+}
+
+variable "manage_github_oidc_subject" {
+  description = "true sets the repository's OIDC subject template (repo, context, job_workflow_ref) with the github provider (needs a GITHUB_TOKEN that administers the repository); false when you set it yourself with the gh api call in docs/installation.md. The roles trust only subjects in that format."
+  type        = bool
+  default     = true
 }
 
 variable "github_repository" {
@@ -94,13 +100,34 @@ variable "allowed_ssh_cidrs" {
   }
 }
 
-variable "ssh_public_key" {
-  description = "Public key (one line, ssh-ed25519 or ssh-rsa) installed for the deploy user on both hosts: cat ~/.ssh/deploy_key.pub."
-  type        = string
+variable "ssh_public_keys" {
+  description = "Each environment's own deploy key (one OpenSSH public key line each, from ssh-keygen): staging's and production's must differ. On its host the key can only run deploybot-ssh-gate (deploy, rollback, state)."
+  type        = map(string)
 
   validation {
-    condition     = can(regex("^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/=]+( [^\\n]*)?$", trimspace(var.ssh_public_key)))
-    error_message = "ssh_public_key must be one OpenSSH public key line (ssh-ed25519 AAAA... comment), not a private key."
+    condition     = alltrue([for env in ["staging", "production"] : contains(keys(var.ssh_public_keys), env)]) && length(var.ssh_public_keys) == 2
+    error_message = "ssh_public_keys must have exactly the keys staging and production."
+  }
+
+  validation {
+    condition     = alltrue([for key in values(var.ssh_public_keys) : can(regex("^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/=]+( [^\\n\"]*)?$", trimspace(key)))])
+    error_message = "Each of ssh_public_keys must be one OpenSSH public key line (ssh-ed25519 AAAA... comment), not a private key."
+  }
+
+  validation {
+    condition     = length(distinct([for key in values(var.ssh_public_keys) : try(split(" ", trimspace(key))[1], key)])) == length(var.ssh_public_keys)
+    error_message = "ssh_public_keys must be different keys: a key that deploys staging must not deploy production."
+  }
+}
+
+variable "host_health_url" {
+  description = "URL each host probes after starting an image (the app on the host itself). The hosts take it from their own configuration, never from the SSH client."
+  type        = string
+  default     = "http://127.0.0.1:8080/health"
+
+  validation {
+    condition     = can(regex("^https?://[][A-Za-z0-9._~:/?#@!&+,;=%-]+$", var.host_health_url))
+    error_message = "host_health_url must be an http(s) URL without spaces or quotes."
   }
 }
 

@@ -6,6 +6,10 @@ terraform {
       source  = "hashicorp/aws"
       version = "~> 5.80"
     }
+    github = {
+      source  = "integrations/github"
+      version = "~> 6.2"
+    }
   }
 }
 
@@ -18,4 +22,10 @@ provider "aws" {
       ManagedBy = "terraform"
     }
   }
+}
+
+# Authenticates with the GITHUB_TOKEN environment variable (a token that administers the
+# repository); used only for the OIDC subject template (github.tf).
+provider "github" {
+  owner = local.github_owner
 }

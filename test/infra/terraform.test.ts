@@ -1,112 +1,23 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: HCL interpolations like ${var.x} are literal strings in these assertions.
-import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { parse } from '@cdktf/hcl2json';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { findTool, REPO_ROOT, run } from './find-tool.ts';
+import { findTool, run } from './find-tool.ts';
+import { type Json, list, loadTerraform, obj, type Terraform, tfDir, tfFiles } from './terraform-files.ts';
 
-const tfDir = path.join(REPO_ROOT, 'terraform');
-const tfFiles = readdirSync(tfDir).filter((f) => f.endsWith('.tf'));
-
-// hcl2json hands back untyped JSON: these helpers are the trust boundary.
-type Json = Record<string, unknown>;
-const obj = (v: unknown): Json =>
-  v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Json) : {};
-const list = (v: unknown): unknown[] => (Array.isArray(v) ? v : v === undefined ? [] : [v]);
-
-/** Every block of a kind (resource/data) and type across the files, by name. */
-type Blocks = Map<string, Json>;
-let resources: Map<string, Blocks>;
-let data: Map<string, Blocks>;
-let variables: Map<string, Json>;
-let outputs: Map<string, Json>;
+let tf: Terraform;
+let resources: Terraform['resources'];
+let variables: Terraform['variables'];
+let outputs: Terraform['outputs'];
 let locals: Json;
 
 beforeAll(async () => {
-  resources = new Map();
-  data = new Map();
-  variables = new Map();
-  outputs = new Map();
-  locals = {};
-  for (const file of tfFiles) {
-    const parsed = await parse(file, readFileSync(path.join(tfDir, file), 'utf8'));
-    for (const [kind, target] of [
-      ['resource', resources],
-      ['data', data],
-    ] as const) {
-      for (const [type, byName] of Object.entries(obj(parsed[kind]))) {
-        const blocks = target.get(type) ?? new Map<string, Json>();
-        for (const [name, body] of Object.entries(obj(byName))) blocks.set(name, obj(list(body)[0]));
-        target.set(type, blocks);
-      }
-    }
-    for (const [name, body] of Object.entries(obj(parsed.variable))) variables.set(name, obj(list(body)[0]));
-    for (const [name, body] of Object.entries(obj(parsed.output))) outputs.set(name, obj(list(body)[0]));
-    for (const block of list(parsed.locals)) Object.assign(locals, obj(block));
-  }
+  tf = await loadTerraform();
+  ({ resources, variables, outputs, locals } = tf);
 });
 
-function resource(type: string, name: string): Json {
-  const found = resources.get(type)?.get(name);
-  if (!found) throw new Error(`terraform has no resource ${type}.${name}`);
-  return found;
-}
-
-/** Replaces `${local.x}` (whole value or inside a string) with the local's value. */
-function resolveLocals(value: unknown): unknown {
-  if (typeof value !== 'string') return value;
-  const whole = /^\$\{local\.([a-z_]+)\}$/.exec(value);
-  if (whole?.[1] !== undefined) return resolveLocals(locals[whole[1]]);
-  return value.replace(/\$\{local\.([a-z_]+)\}/g, (_m, name: string) => String(locals[name]));
-}
-
-/** The statements of an aws_iam_policy_document data source. */
-function statements(name: string): Json[] {
-  const doc = data.get('aws_iam_policy_document')?.get(name);
-  if (!doc) throw new Error(`terraform has no data.aws_iam_policy_document.${name}`);
-  return list(doc.statement).map(obj);
-}
-
-const ECR_REPO_ARN = '${aws_ecr_repository.app.arn}';
-const PUSH = [
-  'ecr:BatchCheckLayerAvailability',
-  'ecr:InitiateLayerUpload',
-  'ecr:UploadLayerPart',
-  'ecr:CompleteLayerUpload',
-  'ecr:PutImage',
-];
-// Reads of the same repository that a push of a manifest and "build only if missing" need.
-const PUSH_READS = ['ecr:BatchGetImage', 'ecr:DescribeImages'];
-const PULL = ['ecr:BatchCheckLayerAvailability', 'ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer'];
-
-/** Checks an ECR policy: login on `*`, `allowed` actions only on the one repository. */
-function expectEcrOnly(policy: string, allowed: readonly string[], required: readonly string[]): void {
-  const all = statements(policy);
-  expect(all.length).toBeGreaterThan(0);
-  const granted = new Set<string>();
-  for (const statement of all) {
-    expect(statement.effect ?? 'Allow').toBe('Allow');
-    expect(statement.not_actions, 'no NotAction').toBeUndefined();
-    expect(statement.not_resources, 'no NotResource').toBeUndefined();
-    const actions = list(statement.actions).map(String);
-    const resourcesOf = list(statement.resources).map(String);
-    for (const action of actions) {
-      expect(action, 'no wildcard action').not.toContain('*');
-      granted.add(action);
-    }
-    if (actions.includes('ecr:GetAuthorizationToken')) {
-      expect(actions, 'GetAuthorizationToken alone in its `*` statement').toEqual([
-        'ecr:GetAuthorizationToken',
-      ]);
-      expect(resourcesOf).toEqual(['*']);
-    } else {
-      expect(resourcesOf, `${policy}: only the app repository`).toEqual([ECR_REPO_ARN]);
-      for (const action of actions) expect(allowed, `${policy} grants ${action}`).toContain(action);
-    }
-  }
-  for (const action of [...required, 'ecr:GetAuthorizationToken']) expect(granted).toContain(action);
-}
+const resource = (type: string, name: string): Json => tf.resource(type, name);
 
 describe('terraform files', () => {
   it('are split into versions, variables and outputs plus topical files', () => {
@@ -125,7 +36,9 @@ describe('terraform files', () => {
       'aws_region',
       'instance_type',
       'allowed_ssh_cidrs',
-      'ssh_public_key',
+      'ssh_public_keys',
+      'github_default_branch',
+      'host_health_url',
     ]) {
       expect(list(variables.get(name)?.validation).length, `${name} validation`).toBeGreaterThan(0);
     }
@@ -133,7 +46,15 @@ describe('terraform files', () => {
   });
 
   it('outputs what the installation guide copies', () => {
-    for (const name of ['ecr_registry', 'ecr_repository', 'deploy_role_arn', 'staging_ip', 'production_ip']) {
+    for (const name of [
+      'ecr_registry',
+      'ecr_repository',
+      'build_role_arn',
+      'lookup_role_arn',
+      'github_oidc_subject',
+      'staging_ip',
+      'production_ip',
+    ]) {
       expect(outputs.get(name)?.value, name).toBeTruthy();
     }
     expect(String(outputs.get('staging_ip')?.value)).toContain('aws_eip.host["staging"]');
@@ -178,7 +99,7 @@ describe('hosts', () => {
       expect(template).toContain(needle);
     }
     expect(locals.app_dir).toBe('/opt/app');
-    expect(String(resource('aws_instance', 'host').user_data)).toContain('user-data.sh.tftpl');
+    expect(String(resource('aws_instance', 'host').user_data_base64)).toContain('user-data.sh.tftpl');
   });
 
   it('no rule opens SSH to the whole internet; SSH comes only from allowed_ssh_cidrs', () => {
@@ -227,76 +148,6 @@ describe('ECR', () => {
   });
 });
 
-describe('GitHub OIDC', () => {
-  it('the provider is created or looked up, as the variable says', () => {
-    expect(resource('aws_iam_openid_connect_provider', 'github')).toMatchObject({
-      count: '${var.create_github_oidc_provider ? 1 : 0}',
-      url: 'https://${local.github_oidc_host}',
-      client_id_list: ['sts.amazonaws.com'],
-    });
-    expect(data.get('aws_iam_openid_connect_provider')?.get('github')?.count).toBe(
-      '${var.create_github_oidc_provider ? 0 : 1}',
-    );
-    expect(locals.github_oidc_host).toBe('token.actions.githubusercontent.com');
-  });
-
-  it('only the staging and production environments of the one repository can assume the deploy role', () => {
-    expect(resource('aws_iam_role', 'deploy').assume_role_policy).toBe(
-      '${data.aws_iam_policy_document.deploy_trust.json}',
-    );
-    const trust = statements('deploy_trust');
-    expect(trust).toHaveLength(1);
-    const [statement] = trust;
-    expect(statement?.actions).toEqual(['sts:AssumeRoleWithWebIdentity']);
-    expect(list(statement?.principals).map(obj)).toEqual([
-      { type: 'Federated', identifiers: ['${local.github_oidc_provider_arn}'] },
-    ]);
-    const conditions = list(statement?.condition)
-      .map(obj)
-      .map((c) => ({ test: c.test, variable: resolveLocals(c.variable), values: resolveLocals(c.values) }));
-    expect(conditions).toEqual(
-      expect.arrayContaining([
-        {
-          test: 'StringEquals',
-          variable: 'token.actions.githubusercontent.com:aud',
-          values: ['sts.amazonaws.com'],
-        },
-      ]),
-    );
-    expect(conditions).toHaveLength(2);
-    // The subjects: the two environments, and exact branch refs from a variable (no wildcard, no
-    // StringLike: a pattern would let any branch or pull request in).
-    const sub = conditions.find((c) => c.variable === 'token.actions.githubusercontent.com:sub');
-    expect(sub?.test).toBe('StringEquals');
-    const values = JSON.stringify(sub?.values);
-    expect(values).toContain('repo:${var.github_repository}:environment:staging');
-    expect(values).toContain('repo:${var.github_repository}:environment:production');
-    expect(values).toContain('repo:${var.github_repository}:ref:refs/heads/${branch}');
-    expect(values).not.toMatch(/\*|pull_request/);
-  });
-
-  it('the deploy role may push to the one ECR repository and nothing else', () => {
-    const attachedToDeploy = (type: string) =>
-      [...(resources.get(type) ?? new Map()).values()].filter((p) =>
-        String(p.role).includes('aws_iam_role.deploy'),
-      );
-    const inline = attachedToDeploy('aws_iam_role_policy');
-    expect(inline.map((p) => p.policy)).toEqual(['${data.aws_iam_policy_document.deploy_ecr_push.json}']);
-    expect(attachedToDeploy('aws_iam_role_policy_attachment')).toEqual([]);
-    expect(resource('aws_iam_role', 'deploy').managed_policy_arns).toBeUndefined();
-    expectEcrOnly('deploy_ecr_push', [...PUSH, ...PUSH_READS], PUSH);
-  });
-
-  it('the hosts may only pull from that repository', () => {
-    expect(resource('aws_iam_instance_profile', 'host').role).toBe('${aws_iam_role.host.name}');
-    const hostPolicies = [...(resources.get('aws_iam_role_policy') ?? new Map()).values()].filter((p) =>
-      String(p.role).includes('aws_iam_role.host'),
-    );
-    expect(hostPolicies.map((p) => p.policy)).toEqual(['${data.aws_iam_policy_document.host_ecr_pull.json}']);
-    expectEcrOnly('host_ecr_pull', PULL, PULL);
-  });
-});
-
 const terraform = findTool(
   'terraform',
   'not a Debian package; install it from HashiCorp to run these checks',
@@ -329,9 +180,11 @@ describe.skipIf(terraform.path === null)('terraform CLI', () => {
         ],
         { cwd: dir, env },
       );
+    const otherKey = key.replace('Y2hlY2tlZC1ieS10ZXN0cy1vbmx5', 'YW5vdGhlci1rZXktZm9yLXByb2Q');
+    const keys = (staging: string, production: string) => `{staging="${staging}",production="${production}"}`;
     const good = {
       github_repository: 'octo-org/deploy-me',
-      ssh_public_key: key,
+      ssh_public_keys: keys(key, otherKey),
       allowed_ssh_cidrs: '["203.0.113.7/32"]',
     };
 
@@ -363,7 +216,24 @@ describe.skipIf(terraform.path === null)('terraform CLI', () => {
       ['no SSH range', { allowed_ssh_cidrs: '[]' }, 'at least one CIDR'],
       ['a bad CIDR', { allowed_ssh_cidrs: '["10.0.0.300/32"]' }, 'IPv4 CIDR block'],
       ['a repository URL', { github_repository: 'https://github.com/o/r' }, 'must be owner/name'],
-      ['a private key', { ssh_public_key: '-----BEGIN OPENSSH PRIVATE KEY-----' }, 'not a private key'],
+      [
+        'a private key',
+        { ssh_public_keys: keys('-----BEGIN OPENSSH PRIVATE KEY-----', otherKey) },
+        'not a private key',
+      ],
+      // Issue #11: one key for both hosts let a key that deploys staging deploy production.
+      [
+        'the same key for staging and production',
+        { ssh_public_keys: keys(key, key) },
+        'must be different keys',
+      ],
+      [
+        'a key for production only',
+        { ssh_public_keys: `{production="${otherKey}"}` },
+        'exactly the keys staging and production',
+      ],
+      ['a branch pattern as default branch', { github_default_branch: 'release/*' }, 'one exact branch name'],
+      ['a health URL with a space', { host_health_url: 'http://127.0.0.1/ x' }, 'host_health_url must be'],
       ['a bad region', { aws_region: 'useast1' }, 'aws_region must look like'],
       ['a bad instance type', { instance_type: 'large' }, 'instance_type must be'],
     ])('rejects %s', (_label, override, message) => {
