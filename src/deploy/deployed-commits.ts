@@ -1,5 +1,6 @@
 import type { DeploymentRecord } from '../core/deployment.ts';
 import { toGitHubError } from '../github/github-error.ts';
+import { deployedByWorkflow } from '../github/trusted-run.ts';
 import type { DeployDeps } from './deploy-deps.ts';
 
 /** One GitHub deployment of an environment, with the commit it really deployed. */
@@ -21,10 +22,16 @@ export type DeployedCommit = {
   runId: number | null;
   /** The bot's record of that run, when the bot dispatched it. */
   record: DeploymentRecord | null;
+  /**
+   * Whether the deployment ties to a run the bot dispatched, or to a run of the deploy workflow on
+   * the default branch (from workflow_dispatch or push) that deployed this environment. Anyone with
+   * write access can create deployments and statuses through the API, pointing at any run: only
+   * trusted ones count as what runs, as a rollback target, or as the base of a comparison.
+   */
+  trusted: boolean;
 };
 
 const RUN_LINK = /\/actions\/runs\/(\d+)(?:\/|$)/;
-const FULL_SHA = /\b[0-9a-f]{40}\b/;
 
 /**
  * The newest deployments of an environment per GitHub's Deployments API (deployments made without
@@ -33,8 +40,7 @@ const FULL_SHA = /\b[0-9a-f]{40}\b/;
  * A deployment that a job's `environment:` created carries the *run's* commit (the default branch the
  * workflow was dispatched on), not the `sha` input that was deployed. So the commit is taken from the
  * bot's record of the run (matched by the run id in the statuses' job link), else from the full SHA in
- * the run's name (deploy.yml puts `inputs.sha` there), else the deployment's own SHA (a push deploy,
- * or seeded history).
+ * the name of a trusted run of deploy.yml (it puts `inputs.sha` there); see {@link DeployedCommit.trusted}.
  * @throws {GitHubError}
  */
 export async function listDeployedCommits(
@@ -67,13 +73,14 @@ export async function listDeployedCommits(
             ...outcomeOf(statuses),
             runId: runIdOf(statuses),
             record: null,
+            trusted: false,
           };
         }),
       );
       for (const entry of batch) {
         if (found.length >= options.limit) break;
         if (options.successfulOnly && !entry.succeeded) continue;
-        found.push(await withDeployedSha(deps, entry));
+        found.push(await attribute(deps, environment, entry));
       }
     }
     return found;
@@ -82,19 +89,37 @@ export async function listDeployedCommits(
   }
 }
 
-async function withDeployedSha(deps: DeployDeps, entry: DeployedCommit): Promise<DeployedCommit> {
+/**
+ * Ties a deployment to the run that made it: the bot's own record of that run (same environment),
+ * else the run itself when it is a trusted run of the deploy workflow for this environment, with
+ * the commit named in its title. Anything else stays untrusted, with GitHub's own fields.
+ */
+async function attribute(
+  deps: DeployDeps,
+  environment: string,
+  entry: DeployedCommit,
+): Promise<DeployedCommit> {
   if (entry.runId === null) return entry;
   const record = await deps.store.findDeploymentByRunId(entry.runId);
-  if (record) return { ...entry, sha: record.sha, ref: record.ref, record };
+  if (record) {
+    if (record.environment !== environment) return entry;
+    return { ...entry, sha: record.sha, ref: record.ref, record, trusted: true };
+  }
   try {
     const { data: run } = await deps.github.rest.actions.getWorkflowRun({
       ...deps.repo,
       run_id: entry.runId,
     });
-    const named = FULL_SHA.exec(run.display_title ?? '')?.[0];
-    return named ? { ...entry, sha: named } : entry;
+    const deployed = deployedByWorkflow(run, {
+      workflow: deps.config.github.workflow,
+      defaultBranch: await deps.defaultBranch(),
+      environment,
+      succeeded: entry.succeeded,
+    });
+    // The deployment's ref is the branch the workflow ran from; what it deployed is the named commit.
+    return deployed ? { ...entry, sha: deployed, ref: deployed, trusted: true } : entry;
   } catch {
-    // The run may be gone (retention); the deployment's own commit is the best left.
+    // The run may be gone (retention): nothing ties the deployment to a trusted run any more.
     return entry;
   }
 }

@@ -25,6 +25,8 @@ export type HistoryEntry = {
   /** `github`: GitHub's Deployments API only; `github+telegram`: matched with the bot's record; `telegram`: a bot run that never reached GitHub's deploy job. */
   source: 'github' | 'github+telegram' | 'telegram';
   action: 'deploy' | 'rollback' | null;
+  /** False for a deployment not tied to the bot's runs or to deploy.yml on the default branch. */
+  trusted: boolean;
 };
 
 export type HistoryOutcome =
@@ -95,6 +97,7 @@ function merge(fromGitHub: DeployedCommit[], ours: DeploymentRecord[], count: nu
       at: match?.dispatchedAt ?? d.createdAt,
       source: match ? 'github+telegram' : 'github',
       action: match?.action ?? null,
+      trusted: d.trusted,
     };
   });
   const oldest = fromGitHub.length >= count ? Math.min(...fromGitHub.map((d) => d.createdAt)) : 0;
@@ -113,6 +116,7 @@ function merge(fromGitHub: DeployedCommit[], ours: DeploymentRecord[], count: nu
       at: r.dispatchedAt,
       source: 'telegram',
       action: r.action,
+      trusted: true,
     });
   }
   return entries.sort((a, b) => b.at - a.at).slice(0, count);

@@ -5,7 +5,7 @@ import { toGitHubError } from '../github/github-error.ts';
 import { getCommit } from '../github/resolve-ref.ts';
 import type { EnvironmentLock } from '../store/store.ts';
 import type { Actor, DeployDeps } from './deploy-deps.ts';
-import { listDeployedCommits } from './deployed-commits.ts';
+import { type DeployedCommit, listDeployedCommits } from './deployed-commits.ts';
 import { findInFlight } from './find-in-flight.ts';
 import { type HealthProbe, probeHealth } from './probe-health.ts';
 
@@ -77,6 +77,11 @@ function withDeadline<T>(work: Promise<T>, ms: number, fallback: T): Promise<T> 
   return Promise.race([work, late]).finally(() => clearTimeout(timer));
 }
 
+/** Why /status will not name the commit of an untrusted deployment. */
+export function untrustedWhy(deployment: DeployedCommit): string {
+  return `the latest deployment (by ${deployment.creator}) was not made by the deploy workflow on the default branch`;
+}
+
 async function deployedNow(
   deps: DeployDeps,
   environment: string,
@@ -84,6 +89,8 @@ async function deployedNow(
   try {
     const [latest] = await listDeployedCommits(deps, environment, { limit: 1, successfulOnly: true });
     if (!latest) return { current: null, currentError: null };
+    // Someone with write access can create deployments by hand: say "unknown" rather than believe one.
+    if (!latest.trusted) return { current: null, currentError: untrustedWhy(latest) };
     const commit = await getCommit(deps.github, deps.repo, latest.sha).catch(() => null);
     const ours = latest.record;
     return {

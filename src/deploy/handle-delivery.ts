@@ -1,5 +1,6 @@
 import { type Delivery, isFromRepository, isRunOfWorkflow, readDelivery } from '../github/read-delivery.ts';
 import { fetchApproval } from '../github/run-lookups.ts';
+import { isTrustedDeployRun } from '../github/trusted-run.ts';
 import { applyEvents } from './apply-events.ts';
 import type { DeployDeps } from './deploy-deps.ts';
 import { addFailureLog, findRecordOfRun } from './follow-run.ts';
@@ -11,13 +12,17 @@ export type DeliveryOutcome =
   | 'duplicate'
   | 'other_repository'
   | 'other_workflow'
+  /** A run of a workflow of that name on another branch or from another event: nobody reviewed its code. */
+  | 'untrusted_run'
   | 'unknown_run'
   | 'ignored';
 
 /**
  * Handles a GitHub webhook delivery whose signature was already verified: drops deliveries for other
  * repositories cheaply, then repeats (by `X-GitHub-Delivery`), matches the run to its deployment and
- * applies the news before answering. What needs more of GitHub's API (the reviewers of a waiting
+ * applies the news before answering. A run is matched or followed only when it is of the deploy
+ * workflow on the default branch from `workflow_dispatch` or `push` (or already known by its id):
+ * a copy of deploy.yml pushed on any branch cannot pose as a deployment. What needs more of GitHub's API (the reviewers of a waiting
  * run, a failed job's log) runs as a follow-up, after the answer.
  */
 export async function handleDelivery(deps: DeployDeps, delivery: Delivery): Promise<DeliveryOutcome> {
@@ -29,8 +34,14 @@ export async function handleDelivery(deps: DeployDeps, delivery: Delivery): Prom
   if (news.kind === 'run') {
     const { run } = news;
     if (!isRunOfWorkflow(run, deps.config.github.workflow)) return 'other_workflow';
+    const known = await deps.store.findDeploymentByRunId(run.id);
+    const trusted =
+      known !== null || isTrustedDeployRun(run, deps.config.github.workflow, await deps.defaultBranch());
+    if (!trusted) return 'untrusted_run';
     const record =
-      (await findRecordOfRun(deps, run.id, run.display_title)) ?? (await trackExternalRun(deps, run));
+      known ??
+      (await findRecordOfRun(deps, run.id, run.display_title)) ??
+      (await trackExternalRun(deps, run));
     if (!record) return 'unknown_run';
     const updated = await applyEvents(deps, record.id, news.events);
     deps.followUps.defer(`log of run ${run.id}`, () => addFailureLog(deps, updated));

@@ -1,5 +1,7 @@
 import type { DeploymentRecord } from '../core/deployment.ts';
+import type { EnvironmentSpec } from '../core/environment.ts';
 import { hasRole } from '../core/roles.ts';
+import { isAncestor } from '../github/compare-commits.ts';
 import { GitHubError } from '../github/github-error.ts';
 import { getCommit } from '../github/resolve-ref.ts';
 import type { Confirmation } from '../store/store.ts';
@@ -69,7 +71,7 @@ export async function proposeRollback(deps: DeployDeps, request: RollbackRequest
     };
   }
 
-  const found = await findRollbackTarget(deps, env.name);
+  const found = await findRollbackTarget(deps, env);
   if (found.kind === 'refused') return found;
   const { current, target, commit, currentSubject } = found;
 
@@ -105,21 +107,32 @@ type RollbackTarget = {
   currentSubject: string | null;
 };
 
-/** What runs now and the last successful deployment of another commit before it, with their subjects. */
+/**
+ * What runs now and the last successful deployment of another commit before it that the
+ * environment's branch holds, with their subjects.
+ */
 async function findRollbackTarget(
   deps: DeployDeps,
-  environment: string,
+  env: EnvironmentSpec,
 ): Promise<RollbackTarget | Extract<RollbackOutcome, { kind: 'refused' }>> {
   let current: DeployedCommit | undefined;
   let target: DeployedCommit | undefined;
   let commit: { subject: string; author: string } | null = null;
   let currentSubject: string | null = null;
   try {
-    let successful = await listDeployedCommits(deps, environment, { limit: 2, successfulOnly: true });
+    // Only deployments tied to the bot's own runs or to deploy.yml on the default branch count:
+    // a writer's hand-made deployment must never become what a rollback goes back to.
+    const successful = (
+      await listDeployedCommits(deps, env.name, { limit: 10, successfulOnly: true })
+    ).filter((d) => d.trusted);
     current = successful[0];
-    if (current && successful[1]?.sha === current.sha)
-      successful = await listDeployedCommits(deps, environment, { limit: 10, successfulOnly: true });
-    target = successful.find((d) => d.sha !== current?.sha);
+    for (const candidate of successful) {
+      if (candidate.sha === current?.sha) continue;
+      if (await isAncestor(deps.github, deps.repo, candidate.sha, env.branch)) {
+        target = candidate;
+        break;
+      }
+    }
     if (current && target) {
       // Context for the confirmation only: a commit GitHub cannot show does not stop a rollback.
       const [t, c] = await Promise.all([
@@ -138,8 +151,8 @@ async function findRollbackTarget(
       kind: 'refused',
       reason: 'no_history',
       message: current
-        ? `${environment} has no earlier successful deployment than the one running now (${current.sha.slice(0, 7)}): nothing to roll back to.`
-        : `${environment} has no successful deployment on GitHub yet: nothing to roll back to.`,
+        ? `${env.name} has no earlier successful deployment than the one running now (${current.sha.slice(0, 7)}) that the deploy workflow made on the default branch and ${env.branch} holds: nothing to roll back to.`
+        : `${env.name} has no successful deployment on GitHub yet: nothing to roll back to.`,
     };
   }
   return { kind: 'found', current, target, commit, currentSubject };

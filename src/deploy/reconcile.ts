@@ -74,7 +74,15 @@ async function expireUnanswered(deps: DeployDeps, now: number): Promise<number> 
 async function poll(deps: DeployDeps, record: DeploymentRecord, now: number): Promise<void> {
   const runId =
     record.runId ??
-    (await findRunByRequest(deps.github, deps.repo, deps.config.github.workflow, record.id))?.runId ??
+    (
+      await findRunByRequest(
+        deps.github,
+        deps.repo,
+        deps.config.github.workflow,
+        record.id,
+        await deps.defaultBranch(),
+      )
+    )?.runId ??
     null;
   if (runId === null) {
     // Confirmed but never dispatched means the process stopped in between; dispatched but never seen

@@ -102,7 +102,8 @@ async function compareWithRunning(
   try {
     // The commit really deployed, not the run's own (deploy.yml runs from the default branch).
     const [current] = await listDeployedCommits(deps, environment, { limit: 1, successfulOnly: true });
-    if (!current) return { baseSha: null, aheadBy: null, changes: [] };
+    // An untrusted deployment (made by hand through the API) says nothing reliable about what runs.
+    if (!current?.trusted) return { baseSha: null, aheadBy: null, changes: [] };
     if (current.sha === sha) return { baseSha: current.sha, aheadBy: 0, changes: [] };
     const comparison = await compareCommits(deps.github, deps.repo, current.sha, sha);
     return { baseSha: current.sha, aheadBy: comparison?.aheadBy ?? null, changes: comparison?.changes ?? [] };

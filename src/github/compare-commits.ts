@@ -41,3 +41,28 @@ export async function compareCommits(
     throw failure;
   }
 }
+
+/**
+ * Whether `sha` is in the history of `branch` (an ancestor, or its head). A commit that only ever
+ * lived on another branch is not: a rollback must never go to code the branch never held.
+ * @throws {GitHubError} when GitHub fails; an unknown commit or branch is `false`.
+ */
+export async function isAncestor(
+  octokit: GitHubClient,
+  repo: RepoRef,
+  sha: string,
+  branch: string,
+): Promise<boolean> {
+  try {
+    const { data } = await octokit.rest.repos.compareCommitsWithBasehead({
+      ...repo,
+      basehead: `${sha}...${branch}`,
+      per_page: 1,
+    });
+    return data.status === 'ahead' || data.status === 'identical';
+  } catch (error) {
+    const failure = toGitHubError(error, 'the comparison');
+    if (failure.reason === 'not_found' || failure.reason === 'invalid') return false;
+    throw failure;
+  }
+}

@@ -84,7 +84,10 @@ export function renderHistory(environment: string, entries: readonly HistoryEntr
     const who = e.source === 'github' ? `${escapeHtml(e.by)} on GitHub` : `${escapeHtml(e.by)} via Telegram`;
     const took = e.durationMs !== null ? ` in ${formatDuration(e.durationMs)}` : '';
     const botOnly = e.source === 'telegram' ? ' · not on GitHub (ended before the deploy job)' : '';
-    return `${icon} <code>${e.sha.slice(0, 7)}</code>${what}${rollback} · ${escapeHtml(e.outcome)}${took} · ${who} · ${utc(e.at)}${botOnly}`;
+    const unverified = e.trusted
+      ? ''
+      : ' · ⚠️ unverified: not made by the deploy workflow on the default branch';
+    return `${icon} <code>${e.sha.slice(0, 7)}</code>${what}${rollback} · ${escapeHtml(e.outcome)}${took} · ${who} · ${utc(e.at)}${botOnly}${unverified}`;
   });
   return [head, ...lines].join('\n');
 }

@@ -11,6 +11,7 @@ import {
   validateResponse,
 } from './github-openapi.ts';
 import { errorBody, handleOperation } from './github-routes.ts';
+import { type SeedRun, seedDeployment } from './github-seed.ts';
 import { type Delivery, type Plan, type SimulateOptions, Simulator } from './github-simulator.ts';
 import { GitHubState, type RunRecord, type WorkflowInput } from './github-state.ts';
 
@@ -77,12 +78,19 @@ export interface FakeGitHub {
     set: (name: string, opts?: { reviewers?: string[]; url?: string; waitTimer?: number }) => void;
   };
   deployments: {
+    /**
+     * Adds a deployment with its statuses, made the way GitHub makes one: by a completed run of
+     * the deploy workflow on the default branch (its statuses link the run), unless `via` says
+     * otherwise: `'api'` for one created by hand through the REST API (no run), or a run of another
+     * branch, event or workflow file, with its own title (a writer's forgery).
+     */
     seed: (opts: {
       environment: string;
       sha: string;
       statuses: string[];
       creator?: string;
       createdAt?: string;
+      via?: 'api' | SeedRun;
     }) => number;
   };
   runs: { get: (id: number) => RunRecord | undefined; list: () => RunRecord[] };
@@ -340,17 +348,7 @@ export async function startFakeGitHub(options: FakeGitHubOptions): Promise<FakeG
     },
     environments: { set: (name, opts) => state.setEnvironment(name, opts) },
     deployments: {
-      seed: (opts) => {
-        const d = state.createDeployment({ ...opts, creator: opts.creator ?? 'github-actions[bot]' });
-        for (const status of opts.statuses) {
-          const url = state.environment(opts.environment).url ?? '';
-          state.addStatus(d, status as Parameters<GitHubState['addStatus']>[1], {
-            createdAt: opts.createdAt,
-            environmentUrl: status === 'success' ? url : '',
-          });
-        }
-        return d.id;
-      },
+      seed: (opts) => seedDeployment(state, opts),
     },
     runs: { get: (id) => state.runs.get(id), list: () => [...state.runs.values()] },
     waitForRun: (predicate = () => true, timeoutMs = 10_000) =>

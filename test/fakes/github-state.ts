@@ -58,6 +58,8 @@ export interface RunRecord {
   jobs: JobRecord[];
   /** Set while the deploy job waits for the environment's reviewers. */
   pending: { environment: string; since: string } | null;
+  /** The workflow file the run came from, when not the deploy workflow (a writer's own workflow). */
+  path?: string;
   cancelRequested: boolean;
   /** Listed by the runs endpoints only from this instant (fake clock, ms): a run GitHub is slow to show. */
   listedFrom?: number;

@@ -150,7 +150,7 @@ export function restRun(state: GitHubState, run: RunRecord): Obj {
     check_suite_node_id: Buffer.from(`CS_${run.id}`).toString('base64'),
     head_branch: run.headBranch,
     head_sha: run.headSha,
-    path: `.github/workflows/${workflowFile}`,
+    path: run.path ?? `.github/workflows/${workflowFile}`,
     run_number: run.runNumber,
     event: run.event,
     display_title: run.displayTitle,
