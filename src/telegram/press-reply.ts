@@ -29,7 +29,7 @@ export function pressReply(outcome: PressOutcome, presser: string): PressReply {
         return {
           toast: 'The run is cancelled.',
           alert: false,
-          replaceText: `⛔ The run of <code>${deployment.sha.slice(0, 7)}</code> to <b>${escapeHtml(deployment.environment)}</b> is cancelled (${who}).`,
+          replaceText: `⛔ ${who} cancelled the run of <code>${deployment.sha.slice(0, 7)}</code> to <b>${escapeHtml(deployment.environment)}</b>.`,
         };
       }
       return {
