@@ -43,6 +43,11 @@ output "production_ip" {
   value       = aws_eip.host["production"].public_ip
 }
 
+output "instance_ids" {
+  description = "EC2 instance of each environment, for administering it with EC2 Instance Connect as ubuntu (docs/installation.md)."
+  value       = { for env, host in aws_instance.host : env => host.id }
+}
+
 output "deploy_user" {
   description = "SSH user on both hosts (DEPLOY_USER); each environment's key reaches only deploybot-ssh-gate on its own host."
   value       = "deploy"
