@@ -1,7 +1,6 @@
 import { autoRetry } from '@grammyjs/auto-retry';
 import { Bot, type BotError, type Composer, type Context, GrammyError, HttpError } from 'grammy';
 import type { Update } from 'grammy/types';
-import { AuditError } from '../audit/audit-entry.ts';
 import { rolesOf } from '../core/roles.ts';
 import { auditAs } from '../deploy/deploy-deps.ts';
 import { pressButton } from '../deploy/press-button.ts';
@@ -43,17 +42,34 @@ const ROLE_COMMANDS: Record<string, CommandHandler> = {
 export const HANDLER_FAILED_TEXT =
   'Something went wrong on the bot’s side; nothing was deployed. Try again, or ask an admin to check the logs.';
 
-/** What a user reads when the audit trail cannot be written: the action is not taken unrecorded. */
-export const AUDIT_FAILED_TEXT =
-  'The audit trail cannot be written (the bot’s disk may be full), so nothing was done. Ask an admin to check the bot’s disk; try again once it is fixed.';
+/** A Bot API call (other than the long poll) that has not answered after this long is given up (ms). */
+export const CALL_TIMEOUT_MS = 15_000;
 
 /**
- * The grammY bot with the API plugins (auto-retry honours 429 `retry_after`) and error counting, but
- * no handlers yet: the outbox is built on `bot.api`, and the handlers are built on the outbox.
+ * The grammY bot with the API plugins and error counting, but no handlers yet: the outbox is built on
+ * `bot.api`, and the handlers are built on the outbox. Each call is given up after
+ * {@link CALL_TIMEOUT_MS}; auto-retry waits out a 429's `retry_after` up to 10 s and nothing else: a
+ * 5xx or a network error comes back at once, so one chat's trouble is retried by the outbox per chat
+ * with short waits instead of stalling inside the call with growing ones.
  */
 export function createBotClient(options: CreateBotOptions): Bot {
   const bot = new Bot(options.token, { client: { apiRoot: options.apiRoot } });
-  bot.api.config.use(autoRetry({ maxRetryAttempts: 3, maxDelaySeconds: 60 }));
+  bot.api.config.use((prev, method, payload, signal) => {
+    if (method === 'getUpdates') return prev(method, payload, signal);
+    const timeout = AbortSignal.timeout(CALL_TIMEOUT_MS);
+    // grammY types its signal after the abort-controller package; at run time it is Node's own.
+    const given = signal as unknown as AbortSignal | undefined;
+    const combined = given ? AbortSignal.any([given, timeout]) : timeout;
+    return prev(method, payload, combined as unknown as typeof signal);
+  });
+  bot.api.config.use(
+    autoRetry({
+      maxRetryAttempts: 3,
+      maxDelaySeconds: 10,
+      rethrowInternalServerErrors: true,
+      rethrowHttpErrors: true,
+    }),
+  );
   bot.api.config.use(async (prev, method, payload, signal) => {
     try {
       const result = await prev(method, payload, signal);
@@ -87,8 +103,7 @@ export function installHandlers(
     onHandlerError(err.error, err.ctx.update);
     const chatId = err.ctx.chat?.id;
     if (chatId !== undefined && !(err.error instanceof GrammyError)) {
-      const text = err.error instanceof AuditError ? AUDIT_FAILED_TEXT : HANDLER_FAILED_TEXT;
-      deps.outbox.send(chatId, text).catch(() => {});
+      deps.outbox.send(chatId, HANDLER_FAILED_TEXT).catch(() => {});
     }
   };
   bot.catch(replyOnError);

@@ -1,9 +1,10 @@
-import { type Api, GrammyError, HttpError } from 'grammy';
+import type { Api } from 'grammy';
 import type { InlineKeyboardMarkup } from 'grammy/types';
 import type { DeploymentRecord } from '../core/deployment.ts';
 import type { Notifier } from '../deploy/deploy-deps.ts';
 import type { Store } from '../store/store.ts';
 import { escapeHtml } from './html.ts';
+import { backoffMs, classifyTelegramFailure, type TelegramFailure } from './telegram-failure.ts';
 
 /** How the outbox turns a record into a message. */
 export type RenderDeployment = (record: DeploymentRecord) => {
@@ -20,12 +21,15 @@ export type OutboxOptions = {
   privateIntervalMs?: number;
   /** Gap in groups (Telegram: 20 per minute). */
   groupIntervalMs?: number;
+  /** Tries of a plain message (a command's answer) while Telegram fails with 5xx or network errors. */
+  sendAttempts?: number;
   onError?: (error: unknown, context: { chatId: number; deploymentId?: string }) => void;
 };
 
 type Send = {
   text: string;
   markup: InlineKeyboardMarkup | undefined;
+  attempts: number;
   resolve: (messageId: number) => void;
   reject: (error: unknown) => void;
 };
@@ -36,7 +40,14 @@ type ChatQueue = {
   nextAt: number;
   timer: NodeJS.Timeout | null;
   busy: boolean;
+  /** Transient failures in a row (sets the backoff); 0 after any call that went through. */
+  failures: number;
 };
+
+/** What one turn of a chat did: whether Telegram was called, and how it failed if it did. */
+type Turn = { called: boolean; failure: TelegramFailure | null };
+
+const MESSAGE_OPTIONS = { parse_mode: 'HTML', link_preview_options: { is_disabled: true } } as const;
 
 /**
  * Everything the bot says in a chat goes through here, paced per chat so Telegram's limits are not
@@ -44,7 +55,12 @@ type ChatQueue = {
  *
  * - `touch(id)` after any change to a record; bursts coalesce into one edit that shows the newest
  *   version (the renderer reads the record when the edit is due, not when it was asked for);
- * - "message is not modified" counts as delivered; a 429 waits `retry_after` (auto-retry plugin);
+ * - "message is not modified" counts as delivered;
+ * - each chat has its own queue, so a chat whose calls fail never holds up another. A 429 waits its
+ *   `retry_after` (short ones inside grammY's auto-retry, longer ones here); a 5xx or a network error
+ *   keeps the message owed and tries again after 1 s, 2 s, 4 s, then every 5 s, so the newest state
+ *   arrives within seconds of Telegram's recovery. Only a permanent refusal (message gone, bot
+ *   blocked) gives up;
  * - what was delivered is stored (`deliveredVersion`), so `resume()` after a restart sends what is owed.
  */
 export class Outbox implements Notifier {
@@ -53,13 +69,13 @@ export class Outbox implements Notifier {
   #closed = false;
 
   constructor(options: OutboxOptions) {
-    this.#o = { now: Date.now, privateIntervalMs: 1050, groupIntervalMs: 3100, ...options };
+    this.#o = { now: Date.now, privateIntervalMs: 1050, groupIntervalMs: 3100, sendAttempts: 8, ...options };
   }
 
   /** Sends a message when the chat's turn comes; resolves with its message id. */
   send(chatId: number, text: string, markup?: InlineKeyboardMarkup): Promise<number> {
     return new Promise((resolve, reject) => {
-      this.#queue(chatId).sends.push({ text, markup, resolve, reject });
+      this.#queue(chatId).sends.push({ text, markup, attempts: 0, resolve, reject });
       this.#schedule(chatId);
     });
   }
@@ -80,8 +96,7 @@ export class Outbox implements Notifier {
    */
   async touch(deploymentId: string): Promise<void> {
     const record = await this.#o.store.getDeployment(deploymentId);
-    if (!record || record.chatId === null || !this.#owesMessage(record)) return;
-    if (record.version <= record.deliveredVersion) return;
+    if (!record || record.chatId === null || !owesMessage(record)) return;
     this.#queue(record.chatId).edits.add(deploymentId);
     this.#schedule(record.chatId);
   }
@@ -89,7 +104,7 @@ export class Outbox implements Notifier {
   /** Queues every message and edit still owed (after a restart, and periodically as a safety net). */
   async resume(): Promise<void> {
     for (const record of await this.#o.store.listUndelivered(500)) {
-      if (record.chatId === null || !this.#owesMessage(record)) continue;
+      if (record.chatId === null || !owesMessage(record)) continue;
       this.#queue(record.chatId).edits.add(record.id);
       this.#schedule(record.chatId);
     }
@@ -114,7 +129,7 @@ export class Outbox implements Notifier {
   #queue(chatId: number): ChatQueue {
     let q = this.#chats.get(chatId);
     if (!q) {
-      q = { sends: [], edits: new Set(), nextAt: 0, timer: null, busy: false };
+      q = { sends: [], edits: new Set(), nextAt: 0, timer: null, busy: false, failures: 0 };
       this.#chats.set(chatId, q);
     }
     return q;
@@ -130,121 +145,124 @@ export class Outbox implements Notifier {
     }, delay);
   }
 
+  /** One turn of a chat: its oldest plain message, else one owed deployment message; then the pace. */
   async #work(chatId: number): Promise<void> {
     const q = this.#queue(chatId);
     q.busy = true;
-    let spoke = false;
+    let turn: Turn = { called: false, failure: null };
     try {
       const send = q.sends.shift();
-      if (send) {
-        spoke = true;
-        try {
-          const message = await this.#o.api.sendMessage(chatId, send.text, {
-            parse_mode: 'HTML',
-            link_preview_options: { is_disabled: true },
-            ...(send.markup ? { reply_markup: send.markup } : {}),
-          });
-          send.resolve(message.message_id);
-        } catch (error) {
-          send.reject(error);
-        }
-      } else {
+      if (send) turn = await this.#sendPlain(chatId, q, send);
+      else {
         const [id] = q.edits;
         if (id !== undefined) {
           q.edits.delete(id);
-          spoke = await this.#edit(chatId, id);
+          turn = await this.#deliver(chatId, id);
         }
       }
     } finally {
       q.busy = false;
-      if (spoke)
-        q.nextAt = this.#o.now() + (chatId < 0 ? this.#o.groupIntervalMs : this.#o.privateIntervalMs);
+      this.#pace(chatId, q, turn);
       this.#schedule(chatId);
     }
   }
 
+  /** When the chat's next call may go: the pace after a call, `retry_after` after a 429, backoff after a 5xx. */
+  #pace(chatId: number, q: ChatQueue, turn: Turn): void {
+    const now = this.#o.now();
+    const failure = turn.failure;
+    if (turn.called && failure?.kind !== 'transient') q.failures = 0;
+    let next = turn.called ? now + (chatId < 0 ? this.#o.groupIntervalMs : this.#o.privateIntervalMs) : now;
+    if (failure?.kind === 'flood') next = Math.max(next, now + failure.retryAfterMs);
+    if (failure?.kind === 'transient') {
+      q.failures += 1;
+      next = Math.max(next, now + backoffMs(q.failures));
+    }
+    q.nextAt = Math.max(q.nextAt, next);
+  }
+
+  async #sendPlain(chatId: number, q: ChatQueue, send: Send): Promise<Turn> {
+    try {
+      const message = await this.#o.api.sendMessage(chatId, send.text, {
+        ...MESSAGE_OPTIONS,
+        ...(send.markup ? { reply_markup: send.markup } : {}),
+      });
+      send.resolve(message.message_id);
+      return { called: true, failure: null };
+    } catch (error) {
+      const failure = classifyTelegramFailure(error);
+      send.attempts += 1;
+      const again =
+        failure.kind === 'flood' || (failure.kind === 'transient' && send.attempts < this.#o.sendAttempts);
+      if (again) {
+        q.sends.unshift(send);
+        this.#o.onError?.(error, { chatId });
+      } else send.reject(error);
+      return { called: true, failure };
+    }
+  }
+
+  /** Sends or edits one deployment's message to its newest version; on a failure it stays owed. */
+  async #deliver(chatId: number, deploymentId: string): Promise<Turn> {
+    try {
+      const record = await this.#o.store.getDeployment(deploymentId);
+      if (!record || !owesMessage(record)) return { called: false, failure: null };
+      const { text, markup } = this.#o.render(record);
+      const extra = { ...MESSAGE_OPTIONS, ...(markup ? { reply_markup: markup } : {}) };
+      if (record.messageId === null) {
+        const message = await this.#o.api.sendMessage(chatId, text, extra);
+        await this.#attach(chatId, record, message.message_id);
+      } else {
+        await this.#o.api.editMessageText(chatId, record.messageId, text, extra).catch((error: unknown) => {
+          if (classifyTelegramFailure(error).kind !== 'not_modified') throw error;
+        });
+        await this.#o.store.markDelivered(record.id, record.version);
+      }
+      return { called: true, failure: null };
+    } catch (error) {
+      return this.#deliveryFailed(chatId, deploymentId, error);
+    }
+  }
+
+  async #deliveryFailed(chatId: number, deploymentId: string, error: unknown): Promise<Turn> {
+    this.#o.onError?.(error, { chatId, deploymentId });
+    const failure = classifyTelegramFailure(error);
+    if (failure.kind === 'permanent') {
+      // The message is gone, or the chat (the bot was blocked): retrying would fail forever.
+      const record = await this.#o.store.getDeployment(deploymentId);
+      if (record) await this.#o.store.markDelivered(record.id, record.version);
+    } else {
+      this.#queue(chatId).edits.add(deploymentId);
+    }
+    return { called: true, failure };
+  }
+
   /**
-   * Whether a record's message is owed: a first message when it has none (a request, a run started
-   * outside Telegram), else an edit. Every deployment message goes through here, so the message id
-   * is attached once and never sent twice.
+   * Attaches a first message to its record; versions that arrived meanwhile stay owed and become an
+   * edit. Every deployment message goes through here, so the message id is attached once.
    */
-  #owesMessage(record: DeploymentRecord): boolean {
-    return record.chatId !== null && record.version > record.deliveredVersion;
-  }
-
-  /** Edits one deployment's message to its newest version (or sends it first). Returns whether Telegram was called. */
-  async #edit(chatId: number, deploymentId: string): Promise<boolean> {
-    const record = await this.#o.store.getDeployment(deploymentId);
-    if (!record || !this.#owesMessage(record)) return false;
-    const { text, markup } = this.#o.render(record);
-    if (record.messageId === null) return this.#sendFirst(chatId, record, text, markup);
-    try {
-      await this.#o.api.editMessageText(chatId, record.messageId, text, {
-        parse_mode: 'HTML',
-        link_preview_options: { is_disabled: true },
-        ...(markup ? { reply_markup: markup } : {}),
-      });
-      await this.#o.store.markDelivered(record.id, record.version);
-    } catch (error) {
-      if (error instanceof GrammyError && /message is not modified/i.test(error.description)) {
-        await this.#o.store.markDelivered(record.id, record.version);
-      } else if (error instanceof GrammyError && error.error_code === 400) {
-        // The message is gone or can no longer be edited: retrying would fail forever.
-        await this.#o.store.markDelivered(record.id, record.version);
-        this.#o.onError?.(error, { chatId, deploymentId });
-      } else {
-        // Network trouble or a 5xx: keep it owed; the next touch or resume() retries.
-        this.#o.onError?.(error, { chatId, deploymentId });
-        if (error instanceof HttpError || error instanceof GrammyError) {
-          const q = this.#queue(chatId);
-          q.nextAt = this.#o.now() + 5000;
-          q.edits.add(deploymentId);
-        }
-      }
+  async #attach(chatId: number, record: DeploymentRecord, messageId: number): Promise<void> {
+    for (let attempt = 0; attempt < 8; attempt++) {
+      const current = await this.#o.store.getDeployment(record.id);
+      if (!current || current.messageId !== null) return;
+      const attached = await this.#o.store.updateDeployment(
+        record.id,
+        current.version,
+        { messageId },
+        this.#o.now(),
+      );
+      if (!attached) continue;
+      if (current.version === record.version) await this.#o.store.markDelivered(record.id, attached.version);
+      else this.#queue(chatId).edits.add(record.id);
+      return;
     }
-    return true;
   }
+}
 
-  async #sendFirst(
-    chatId: number,
-    record: DeploymentRecord,
-    text: string,
-    markup: InlineKeyboardMarkup | undefined,
-  ): Promise<boolean> {
-    try {
-      const message = await this.#o.api.sendMessage(chatId, text, {
-        parse_mode: 'HTML',
-        link_preview_options: { is_disabled: true },
-        ...(markup ? { reply_markup: markup } : {}),
-      });
-      // Attach the message; versions that arrived meanwhile stay owed and become an edit.
-      for (let attempt = 0; attempt < 8; attempt++) {
-        const current = await this.#o.store.getDeployment(record.id);
-        if (!current || current.messageId !== null) break;
-        const attached = await this.#o.store.updateDeployment(
-          record.id,
-          current.version,
-          { messageId: message.message_id },
-          this.#o.now(),
-        );
-        if (attached) {
-          if (current.version === record.version)
-            await this.#o.store.markDelivered(record.id, attached.version);
-          else this.#queue(chatId).edits.add(record.id);
-          break;
-        }
-      }
-    } catch (error) {
-      this.#o.onError?.(error, { chatId, deploymentId: record.id });
-      if (error instanceof GrammyError && (error.error_code === 400 || error.error_code === 403)) {
-        // The chat is gone or the bot was blocked: retrying would fail forever.
-        await this.#o.store.markDelivered(record.id, record.version);
-      } else {
-        const q = this.#queue(chatId);
-        q.nextAt = this.#o.now() + 5000;
-        q.edits.add(record.id);
-      }
-    }
-    return true;
-  }
+/**
+ * Whether a record's message is owed: a first message when it has none (a request, a run started
+ * outside Telegram), else an edit.
+ */
+function owesMessage(record: DeploymentRecord): boolean {
+  return record.chatId !== null && record.version > record.deliveredVersion;
 }
