@@ -6,7 +6,8 @@ const USAGE = `Usage: deploybot <command>
   serve                 run the bot (HTTP server; Telegram webhook or long polling)
   setup                 register the Telegram webhook and command menu, and the GitHub webhook
   doctor                check the configuration and that Telegram, GitHub and the store answer
-  audit verify [file]   check the audit trail's hash chain (default: AUDIT_LOG_PATH)
+  audit verify [file]   check the audit trail's hash chain (default: AUDIT_LOG_PATH, or the database on PostgreSQL)
+  audit export [file]   write the database's audit chain as JSON Lines (PostgreSQL)
 `;
 
 /** Exit codes: 0 ok, 1 a check failed, 2 bad configuration or usage. */
@@ -73,15 +74,17 @@ async function serveCommand(): Promise<number> {
 }
 
 async function auditCommand(args: string[]): Promise<number> {
-  if (args[0] !== 'verify') {
-    process.stderr.write('Usage: deploybot audit verify [file]\n');
+  const [verb, file] = args;
+  if ((verb !== 'verify' && verb !== 'export') || args.length > 2) {
+    process.stderr.write('Usage: deploybot audit verify [file] | deploybot audit export [file]\n');
     return 2;
   }
-  const { runAuditVerify } = await import('./operations/audit-verify.ts');
-  return runAuditVerify(process.env, args[1], {
-    out: (text) => process.stdout.write(text),
-    err: (text) => process.stderr.write(text),
-  });
+  const { runAuditExport, runAuditVerify } = await import('./operations/audit-command.ts');
+  const io = {
+    out: (text: string) => process.stdout.write(text),
+    err: (text: string) => process.stderr.write(text),
+  };
+  return verb === 'verify' ? runAuditVerify(process.env, file, io) : runAuditExport(process.env, file, io);
 }
 
 main(process.argv.slice(2)).then(

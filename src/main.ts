@@ -3,6 +3,7 @@ import { type ServerType, serve } from '@hono/node-server';
 import type { Bot } from 'grammy';
 import type { Update } from 'grammy/types';
 import { type AuditLog, openAuditLog } from './audit/open-audit-log.ts';
+import { openDatabaseAuditLog } from './audit/open-database-audit-log.ts';
 import type { Config } from './config.ts';
 import { deriveCallbackKey } from './core/callback-data.ts';
 import type { DeployDeps } from './deploy/deploy-deps.ts';
@@ -16,7 +17,7 @@ import { createGitHubClient } from './github/github-client.ts';
 import { type AppDeps, createApp } from './http/app.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { createMetrics, metricsObserver } from './metrics.ts';
-import { openStore } from './store/open-store.ts';
+import { isPostgresUrl, openStore } from './store/open-store.ts';
 import type { Store } from './store/store.ts';
 import { createBotClient, installHandlers } from './telegram/create-bot.ts';
 import { deploymentKeyboard } from './telegram/keyboards.ts';
@@ -144,10 +145,15 @@ export async function startService(config: Readonly<Config>, options: ServiceOpt
   };
 }
 
-/** The audit log, keyed when AUDIT_HMAC_KEY is set, anchored in the store. */
-function openAudit(config: Readonly<Config>, store: Store, log: Logger): Promise<AuditLog> {
+/**
+ * The audit log, keyed when AUDIT_HMAC_KEY is set: one chain in the database for every instance on
+ * PostgreSQL; on SQLite the file at AUDIT_LOG_PATH, anchored in the store.
+ */
+async function openAudit(config: Readonly<Config>, store: Store, log: Logger): Promise<AuditLog> {
+  const key = config.auditHmacKey === null ? null : Buffer.from(config.auditHmacKey);
+  if (isPostgresUrl(config.databaseUrl)) return openDatabaseAuditLog(store, { key });
   return openAuditLog(config.auditLogPath, {
-    key: config.auditHmacKey === null ? null : Buffer.from(config.auditHmacKey),
+    key,
     anchors: {
       get: (chain) => store.getAuditAnchor(chain),
       advance: (anchor) => store.advanceAuditAnchor(anchor),

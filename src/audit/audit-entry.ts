@@ -1,18 +1,7 @@
 import { createHash, createHmac } from 'node:crypto';
+import type { AuditEntry } from '../core/audit-record.ts';
 
-/** One audit line. Fields that do not apply are null. Key order is fixed: it is part of the hash. */
-export type AuditEntry = {
-  ts: string;
-  actor_id: number | null;
-  actor_name: string | null;
-  action: string;
-  environment: string | null;
-  sha: string | null;
-  request_id: string | null;
-  outcome: string | null;
-  prev_hash: string;
-  hash: string;
-};
+export type { AuditEntry };
 export type AuditInput = Omit<AuditEntry, 'ts' | 'prev_hash' | 'hash'> & { ts?: string };
 
 /**

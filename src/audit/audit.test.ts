@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { AuditAnchor } from '../core/audit-anchor.ts';
+import type { AuditAnchor } from '../core/audit-record.ts';
 import { AuditError, type AuditInput, GENESIS_HASH } from './audit-entry.ts';
 import { openAuditLog } from './open-audit-log.ts';
 import { verifyAudit } from './verify-audit.ts';

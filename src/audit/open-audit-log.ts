@@ -1,6 +1,6 @@
 import { type FileHandle, mkdir, open, statfs, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import type { AuditAnchor } from '../core/audit-anchor.ts';
+import type { AuditAnchor } from '../core/audit-record.ts';
 import {
   type AuditEntry,
   AuditError,

@@ -1,4 +1,4 @@
-import type { AuditAnchor } from '../core/audit-anchor.ts';
+import type { AuditAnchor } from '../core/audit-record.ts';
 import { type ChainKey, checkLine, GENESIS_HASH } from './audit-entry.ts';
 
 export type AuditProblem =

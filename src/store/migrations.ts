@@ -100,6 +100,26 @@ CREATE TABLE audit_anchors (
 ) STRICT;
 `,
   },
+  {
+    // 3 is taken by linked GitHub accounts.
+    version: 4,
+    name: 'cluster audit chain',
+    sql: `
+CREATE TABLE audit_entries (
+  seq INTEGER PRIMARY KEY,
+  ts TEXT NOT NULL,
+  actor_id INTEGER,
+  actor_name TEXT,
+  action TEXT NOT NULL,
+  environment TEXT,
+  sha TEXT,
+  request_id TEXT,
+  outcome TEXT,
+  prev_hash TEXT NOT NULL,
+  hash TEXT NOT NULL
+) STRICT;
+`,
+  },
 ];
 
 /**
@@ -193,6 +213,26 @@ CREATE TABLE ${s}.audit_anchors (
   chain text PRIMARY KEY,
   line_count bigint NOT NULL,
   last_hash text NOT NULL
+);
+`,
+    },
+    {
+      // 3 is taken by linked GitHub accounts.
+      version: 4,
+      name: 'cluster audit chain',
+      sql: `
+CREATE TABLE ${s}.audit_entries (
+  seq bigint PRIMARY KEY,
+  ts text NOT NULL,
+  actor_id bigint,
+  actor_name text,
+  action text NOT NULL,
+  environment text,
+  sha text,
+  request_id text,
+  outcome text,
+  prev_hash text NOT NULL,
+  hash text NOT NULL
 );
 `,
     },

@@ -15,7 +15,7 @@ import { StoreError } from './store.ts';
  * @throws {StoreError} code `unavailable` when the database cannot be opened or reached.
  */
 export async function openStore(databaseUrl: string): Promise<Store> {
-  if (/^postgres(ql)?:\/\//i.test(databaseUrl)) return openPostgresStore(databaseUrl);
+  if (isPostgresUrl(databaseUrl)) return openPostgresStore(databaseUrl);
   if (databaseUrl.trim() === '') throw new RangeError('DATABASE_URL is empty');
   const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(databaseUrl)?.[1];
   if (scheme !== undefined) {
@@ -34,4 +34,9 @@ export async function openStore(databaseUrl: string): Promise<Store> {
     }
   }
   return openSqliteStore(databaseUrl);
+}
+
+/** Whether `DATABASE_URL` names a PostgreSQL server (several instances share it) rather than a SQLite file. */
+export function isPostgresUrl(databaseUrl: string): boolean {
+  return /^postgres(ql)?:\/\//i.test(databaseUrl);
 }

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import pg from 'pg';
-import type { AuditAnchor } from '../core/audit-anchor.ts';
+import type { AuditAnchor, AuditEntry } from '../core/audit-record.ts';
 import type { DeploymentPatch, DeploymentRecord, NewDeployment } from '../core/deployment.ts';
+import { AUDIT_COLUMNS, auditEntryFromRow, auditEntryParams } from './audit-rows.ts';
 import { describePostgresUrl, type PostgresTarget } from './describe-postgres-url.ts';
 import { postgresMigrations } from './migrations.ts';
 import {
@@ -84,7 +85,7 @@ function sqlState(error: unknown): string | undefined {
   return typeof error.code === 'string' ? error.code : undefined;
 }
 
-/** A 64-bit advisory lock key per schema, so migrations of different schemas do not wait on each other. */
+/** A 64-bit advisory lock key per schema and purpose (`public`, `public:audit`): different schemas and purposes never wait on each other. */
 function advisoryKey(schema: string): string {
   return createHash('sha256').update(`deploybot:migrate:${schema}`).digest().readBigInt64BE(0).toString();
 }
@@ -424,5 +425,54 @@ class PostgresStore implements Store {
        WHERE a.line_count < excluded.line_count`,
       [storableText(anchor.chain), checkInt('count', anchor.count), storableText(anchor.hash)],
     );
+  }
+
+  async appendAuditEntry(build: (previousHash: string | null) => AuditEntry): Promise<AuditEntry> {
+    return this.#inTransaction('append audit entry', async (client) => {
+      // Every instance appends to one chain: the lock makes them take turns, so it never forks.
+      await client.query('SELECT pg_advisory_xact_lock($1::bigint)', [advisoryKey(`${this.#schema}:audit`)]);
+      const { rows } = await client.query<Row>(
+        `SELECT seq, hash FROM ${this.#s}.audit_entries ORDER BY seq DESC LIMIT 1`,
+      );
+      const last = rows[0];
+      const entry = build(last ? String(last.hash) : null);
+      const seq = (last ? Number(last.seq) : 0) + 1;
+      await client.query(
+        `INSERT INTO ${this.#s}.audit_entries (${AUDIT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+        auditEntryParams(seq, entry),
+      );
+      return entry;
+    });
+  }
+
+  async listAuditEntries(after: number, limit: number): Promise<AuditEntry[]> {
+    const rows = await this.#query(
+      'list audit entries',
+      `SELECT * FROM ${this.#s}.audit_entries WHERE seq > $1 ORDER BY seq LIMIT $2`,
+      [checkInt('after', after), checkInt('limit', limit)],
+    );
+    return rows.map(auditEntryFromRow);
+  }
+
+  /** Runs `work` in one transaction on one connection; rolls back when it throws. */
+  async #inTransaction<T>(what: string, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    if (this.#closed) throw new StoreError('unavailable', `PostgreSQL store is closed (${what})`);
+    let client: pg.PoolClient;
+    try {
+      client = await this.#pool.connect();
+    } catch (error) {
+      throw this.#error(what, error);
+    }
+    try {
+      await client.query('BEGIN');
+      const result = await work(client);
+      await client.query('COMMIT');
+      return result;
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => {});
+      throw this.#error(what, error);
+    } finally {
+      client.release();
+    }
   }
 }

@@ -1,6 +1,7 @@
 import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';
-import type { AuditAnchor } from '../core/audit-anchor.ts';
+import type { AuditAnchor, AuditEntry } from '../core/audit-record.ts';
 import type { DeploymentPatch, DeploymentRecord, NewDeployment } from '../core/deployment.ts';
+import { AUDIT_COLUMNS, auditEntryFromRow, auditEntryParams } from './audit-rows.ts';
 import { SQLITE_MIGRATIONS } from './migrations.ts';
 import {
   checkInt,
@@ -421,5 +422,38 @@ class SqliteStore implements Store {
         storableText(anchor.hash),
       ),
     );
+  }
+
+  async appendAuditEntry(build: (previousHash: string | null) => AuditEntry): Promise<AuditEntry> {
+    const db = this.#db;
+    return this.#guard('append audit entry', () => {
+      // IMMEDIATE: another process appending waits for this one, so the chain never forks.
+      db.exec('BEGIN IMMEDIATE');
+      try {
+        const last = this.#get('SELECT seq, hash FROM audit_entries ORDER BY seq DESC LIMIT 1');
+        const entry = build(last ? String(last.hash) : null);
+        const seq = (last ? Number(last.seq) : 0) + 1;
+        this.#run(
+          `INSERT INTO audit_entries (${AUDIT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+          ...auditEntryParams(seq, entry),
+        );
+        db.exec('COMMIT');
+        return entry;
+      } catch (error) {
+        if (db.isTransaction) db.exec('ROLLBACK');
+        throw error;
+      }
+    });
+  }
+
+  async listAuditEntries(after: number, limit: number): Promise<AuditEntry[]> {
+    const rows = this.#guard('list audit entries', () =>
+      this.#all(
+        'SELECT * FROM audit_entries WHERE seq > ? ORDER BY seq LIMIT ?',
+        checkInt('after', after),
+        checkInt('limit', limit),
+      ),
+    );
+    return rows.map(auditEntryFromRow);
   }
 }

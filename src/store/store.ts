@@ -1,4 +1,4 @@
-import type { AuditAnchor } from '../core/audit-anchor.ts';
+import type { AuditAnchor, AuditEntry } from '../core/audit-record.ts';
 import type { DeploymentPatch, DeploymentRecord, NewDeployment } from '../core/deployment.ts';
 import type { DeploymentState } from '../core/deployment-state.ts';
 
@@ -127,6 +127,15 @@ export type Store = {
   getAuditAnchor(chain: string): Promise<AuditAnchor | null>;
   /** Records the anchor unless the stored one counts as many lines or more (it only moves forward). */
   advanceAuditAnchor(anchor: AuditAnchor): Promise<void>;
+
+  /**
+   * Appends to the database's audit chain (one chain for every instance sharing the store): under a
+   * lock, `build` gets the last entry's hash (or null for the first) and returns the entry to store.
+   * Resolves once it is committed: only then may the recorded action be taken.
+   */
+  appendAuditEntry(build: (previousHash: string | null) => AuditEntry): Promise<AuditEntry>;
+  /** Entries after position `after` (0: from the start), oldest first, at most `limit`. */
+  listAuditEntries(after: number, limit: number): Promise<AuditEntry[]>;
 };
 
 /** Stable codes for StoreError. */

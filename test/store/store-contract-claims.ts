@@ -150,5 +150,55 @@ export function describeClaimsContract(suite: ContractSuite): void {
       await store.advanceAuditAnchor({ chain: '/other/audit.jsonl', count: 1, hash: 'a'.repeat(64) });
       expect((await store.getAuditAnchor(chain))?.count).toBe(5);
     });
+
+    it('appends audit entries in order and reads them back page by page', async () => {
+      expect(await store.listAuditEntries(0, 10)).toEqual([]);
+      const first = await store.appendAuditEntry((previous) => {
+        expect(previous).toBeNull();
+        return {
+          ts: '2026-01-01T00:00:00.000Z',
+          actor_id: 7,
+          actor_name: 'Ada',
+          action: 'deploy_requested',
+          environment: 'staging',
+          sha: 'a'.repeat(40),
+          request_id: 'r1',
+          outcome: 'accepted',
+          prev_hash: '0'.repeat(64),
+          hash: '1'.repeat(64),
+        };
+      });
+      await store.appendAuditEntry((previous) => {
+        expect(previous).toBe(first.hash);
+        return {
+          ...first,
+          actor_id: null,
+          actor_name: null,
+          outcome: null,
+          prev_hash: first.hash,
+          hash: '2'.repeat(64),
+        };
+      });
+      expect(await store.listAuditEntries(0, 10)).toEqual([
+        first,
+        {
+          ...first,
+          actor_id: null,
+          actor_name: null,
+          outcome: null,
+          prev_hash: first.hash,
+          hash: '2'.repeat(64),
+        },
+      ]);
+      expect((await store.listAuditEntries(1, 10)).map((e) => e.hash)).toEqual(['2'.repeat(64)]);
+      expect(await store.listAuditEntries(0, 1)).toEqual([first]);
+      // A builder that throws appends nothing.
+      await expect(
+        store.appendAuditEntry(() => {
+          throw new Error('refused');
+        }),
+      ).rejects.toThrow();
+      expect(await store.listAuditEntries(0, 10)).toHaveLength(2);
+    });
   });
 }

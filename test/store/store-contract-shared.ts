@@ -1,4 +1,6 @@
+import { createHash } from 'node:crypto';
 import { beforeEach, describe, expect, it } from 'vitest';
+import type { AuditEntry } from '../../src/core/audit-record.ts';
 import type { Store } from '../../src/store/store.ts';
 import type { ContractSuite, StoreFixture } from './store-contract.ts';
 import { confirmation, deployment, lock, richDetail, T0 } from './store-contract-fixtures.ts';
@@ -55,5 +57,40 @@ export function describeSharedStoreContract(suite: ContractSuite): void {
       const firsts = await Promise.all(both.map((s) => s.rememberDelivery('telegram', '77', T0)));
       expect(firsts.filter(Boolean)).toHaveLength(1);
     });
+
+    it('appends to one audit chain from both, never forking it', async (ctx) => {
+      if (fixture.openAnother === undefined)
+        return ctx.skip('a second store object cannot open this database');
+      const second = await suite.another();
+      const both = [store, second];
+      const appended = await Promise.all(
+        Array.from({ length: 30 }, (_, i) =>
+          both[i % 2]?.appendAuditEntry((previousHash) => auditEntry(i, previousHash)),
+        ),
+      );
+      expect(appended).toHaveLength(30);
+      const chain = [...(await store.listAuditEntries(0, 20)), ...(await second.listAuditEntries(20, 20))];
+      expect(chain).toHaveLength(30);
+      // Each entry names the one before it: one line of succession, whoever appended.
+      expect(chain[0]?.prev_hash).toBe('0'.repeat(64));
+      for (let i = 1; i < chain.length; i++) expect(chain[i]?.prev_hash).toBe(chain[i - 1]?.hash);
+      expect(new Set(chain.map((e) => e.outcome)).size).toBe(30);
+    });
   });
+}
+
+/** An entry whose hash is just unique (the store does not check hashes: the audit module does). */
+function auditEntry(n: number, previousHash: string | null): AuditEntry {
+  return {
+    ts: new Date(T0 + n).toISOString(),
+    actor_id: n,
+    actor_name: null,
+    action: 'test',
+    environment: 'staging',
+    sha: null,
+    request_id: null,
+    outcome: `n${n}`,
+    prev_hash: previousHash ?? '0'.repeat(64),
+    hash: createHash('sha256').update(`${previousHash}:${n}`).digest('hex'),
+  };
 }
