@@ -126,13 +126,11 @@ CREATE TABLE audit_entries (
  * PostgreSQL, every table qualified with `schema` (already quoted by the caller). Timestamps and
  * Telegram/GitHub ids are bigint milliseconds / numbers; `detail` is jsonb.
  */
-export function postgresMigrations(schema: string): readonly Migration[] {
-  const s = schema;
-  return [
-    {
-      version: 1,
-      name: 'initial schema',
-      sql: `
+const POSTGRES_MIGRATIONS: ReadonlyArray<Omit<Migration, 'sql'> & { sql: (s: string) => string }> = [
+  {
+    version: 1,
+    name: 'initial schema',
+    sql: (s) => `
 CREATE TABLE ${s}.deployments (
   id text PRIMARY KEY,
   environment text NOT NULL,
@@ -198,11 +196,11 @@ CREATE TABLE ${s}.leases (
   expires_at bigint NOT NULL
 );
 `,
-    },
-    {
-      version: 2,
-      name: 'first messages owed; audit anchors',
-      sql: `
+  },
+  {
+    version: 2,
+    name: 'first messages owed; audit anchors',
+    sql: (s) => `
 -- Records made before the outbox sent every first message were told by their command handler.
 UPDATE ${s}.deployments SET delivered_version = version WHERE message_id IS NULL;
 DROP INDEX ${s}.deployments_undelivered;
@@ -215,12 +213,12 @@ CREATE TABLE ${s}.audit_anchors (
   last_hash text NOT NULL
 );
 `,
-    },
-    {
-      // 3 is taken by linked GitHub accounts.
-      version: 4,
-      name: 'cluster audit chain',
-      sql: `
+  },
+  {
+    // 3 is taken by linked GitHub accounts.
+    version: 4,
+    name: 'cluster audit chain',
+    sql: (s) => `
 CREATE TABLE ${s}.audit_entries (
   seq bigint PRIMARY KEY,
   ts text NOT NULL,
@@ -235,6 +233,9 @@ CREATE TABLE ${s}.audit_entries (
   hash text NOT NULL
 );
 `,
-    },
-  ];
+  },
+];
+
+export function postgresMigrations(schema: string): readonly Migration[] {
+  return POSTGRES_MIGRATIONS.map((m) => ({ ...m, sql: m.sql(schema) }));
 }

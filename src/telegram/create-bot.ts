@@ -1,6 +1,7 @@
 import { autoRetry } from '@grammyjs/auto-retry';
 import { Bot, type BotError, type Composer, type Context, GrammyError, HttpError } from 'grammy';
 import type { Update } from 'grammy/types';
+import { AuditError } from '../audit/audit-entry.ts';
 import { rolesOf } from '../core/roles.ts';
 import { auditAs } from '../deploy/deploy-deps.ts';
 import { pressButton } from '../deploy/press-button.ts';
@@ -41,6 +42,10 @@ const ROLE_COMMANDS: Record<string, CommandHandler> = {
 /** What a user reads when a handler failed on the bot's side. */
 export const HANDLER_FAILED_TEXT =
   'Something went wrong on the bot’s side; nothing was deployed. Try again, or ask an admin to check the logs.';
+
+/** What a user reads when the audit trail cannot be written: the action is not taken unrecorded. */
+export const AUDIT_FAILED_TEXT =
+  'The audit trail cannot be written (the bot’s disk may be full), so nothing was done. Ask an admin to check the bot’s disk; try again once it is fixed.';
 
 /** A Bot API call (other than the long poll) that has not answered after this long is given up (ms). */
 export const CALL_TIMEOUT_MS = 15_000;
@@ -103,7 +108,8 @@ export function installHandlers(
     onHandlerError(err.error, err.ctx.update);
     const chatId = err.ctx.chat?.id;
     if (chatId !== undefined && !(err.error instanceof GrammyError)) {
-      deps.outbox.send(chatId, HANDLER_FAILED_TEXT).catch(() => {});
+      const text = err.error instanceof AuditError ? AUDIT_FAILED_TEXT : HANDLER_FAILED_TEXT;
+      deps.outbox.send(chatId, text).catch(() => {});
     }
   };
   bot.catch(replyOnError);
