@@ -152,7 +152,9 @@ describe('deploybot CLI', () => {
     expect(intact.stdout).toContain('4 lines, hash chain intact (keyed, anchor of 4 lines matches)');
     const withoutKey = await deploybot(['audit', 'verify', path], { DATABASE_URL: databaseUrl });
     expect(withoutKey.code).toBe(1);
-    expect(withoutKey.stderr).toContain('line 1 was edited (its hash does not match its content); if the chain is keyed, set AUDIT_HMAC_KEY');
+    expect(withoutKey.stderr).toContain(
+      'line 1 was edited (its hash does not match its content); if the chain is keyed, set AUDIT_HMAC_KEY',
+    );
     const lines = (await readFile(path, 'utf8')).split('\n').filter(Boolean);
     await writeFile(path, `${lines.slice(0, 2).join('\n')}\n`);
     const cut = await deploybot(['audit', 'verify', path], keyed);
