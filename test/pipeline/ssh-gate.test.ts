@@ -164,7 +164,7 @@ describe.skipIf(reason !== null)('deploybot-ssh-gate on a real sshd', () => {
     );
     forwarders.push(forwarder);
     let answer = '';
-    for (let i = 0; i < 50 && !ssh.log().includes('refused local port forward'); i++) {
+    for (let i = 0; i < 30 && !ssh.log().includes('refused local port forward'); i++) {
       answer += await new Promise<string>((resolve) => {
         const socket = new Socket();
         let got = '';
@@ -190,7 +190,7 @@ describe.skipIf(reason !== null)('deploybot-ssh-gate on a real sshd', () => {
     ]);
     expect(remote.code).toBe(255);
     expect(remote.output).toMatch(/remote port forwarding failed/i);
-  });
+  }, 60_000);
 
   const hostile: Array<[string, string]> = [
     ["deploy staging 'x;id'", 'characters outside'],
