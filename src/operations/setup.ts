@@ -1,13 +1,18 @@
 import { Api } from 'grammy';
 import { type Config, describeConfig } from '../config.ts';
 import { rolesOf } from '../core/roles.ts';
-import { createGitHubClient } from '../github/github-client.ts';
+import { createGitHubClient, type GitHubClient } from '../github/github-client.ts';
 import { toGitHubError } from '../github/github-error.ts';
 import { redactSecrets } from '../logger.ts';
 import { openStore } from '../store/open-store.ts';
 import { commandsFor } from '../telegram/command-list.ts';
 
 type Check = { name: string; run: () => Promise<string> };
+
+/** A check that found something wrong (not a failed request): its message says what to do. */
+class DoctorProblem extends Error {
+  override name = 'DoctorProblem';
+}
 
 const print = (line: string) => process.stdout.write(`${line}\n`);
 
@@ -42,6 +47,10 @@ export async function runDoctor(config: Readonly<Config>): Promise<number> {
       },
     },
     {
+      name: 'OIDC subject (only deploy.yml on the default branch can build)',
+      run: () => checkOidcSubject(github, repo),
+    },
+    {
       name: 'Store',
       run: async () => {
         const store = await openStore(config.databaseUrl);
@@ -61,6 +70,10 @@ export async function runDoctor(config: Readonly<Config>): Promise<number> {
       print(`✔ ${check.name}: ${await check.run()}`);
     } catch (error) {
       failed++;
+      if (error instanceof DoctorProblem) {
+        print(`✘ ${check.name}: ${error.message}`);
+        continue;
+      }
       const message = error instanceof Error ? toGitHubError(error, check.name).userMessage : String(error);
       print(
         `✘ ${check.name}: ${redactSecrets(error instanceof Error ? `${message} (${error.message})` : message, config.secrets)}`,
@@ -68,6 +81,23 @@ export async function runDoctor(config: Readonly<Config>): Promise<number> {
     }
   }
   return failed === 0 ? 0 : 1;
+}
+
+/**
+ * The repository's OIDC subject must carry `job_workflow_ref`, or the roles' trust (Terraform
+ * `iam.tf`) cannot tell deploy.yml on the default branch from any other workflow (docs/security.md).
+ * @throws {Error} naming the one command that sets it.
+ */
+async function checkOidcSubject(
+  github: GitHubClient,
+  repo: { owner: string; repo: string },
+): Promise<string> {
+  const { data } = await github.rest.actions.getCustomOidcSubClaimForRepo(repo);
+  const keys = data.include_claim_keys ?? [];
+  if (!data.use_default && keys.includes('job_workflow_ref')) return `customised: ${keys.join(', ')}`;
+  throw new DoctorProblem(
+    `the subject is GitHub's default, so any branch's workflow matches the roles' trust. Set it: gh api -X PUT repos/${repo.owner}/${repo.repo}/actions/oidc/customization/sub --input - <<<'{"use_default":false,"include_claim_keys":["repo","context","job_workflow_ref"]}' (or terraform apply, terraform/github.tf)`,
+  );
 }
 
 /**

@@ -238,6 +238,28 @@ export async function handleOperation(ctx: RouteContext): Promise<RouteResult> {
   switch (op) {
     case 'repos/get':
       return { status: 200, body: restRepository(state) };
+    case 'actions/get-workflow': {
+      const { workflowFile, workflowId, owner, repo, apiUrl } = state.id;
+      if (p.workflow_id !== workflowFile && p.workflow_id !== String(workflowId)) return notFound;
+      const path = `.github/workflows/${workflowFile}`;
+      return {
+        status: 200,
+        body: {
+          id: workflowId,
+          node_id: Buffer.from(`W_${workflowId}`).toString('base64'),
+          name: 'Deploy',
+          path,
+          state: 'active',
+          created_at: '2026-01-01T00:00:00Z',
+          updated_at: '2026-01-01T00:00:00Z',
+          url: `${apiUrl}/repos/${owner}/${repo}/actions/workflows/${workflowId}`,
+          html_url: `https://github.com/${owner}/${repo}/blob/main/${path}`,
+          badge_url: `https://github.com/${owner}/${repo}/workflows/Deploy/badge.svg`,
+        },
+      };
+    }
+    case 'actions/get-custom-oidc-sub-claim-for-repo':
+      return { status: 200, body: state.oidcSubject };
     case 'repos/get-commit': {
       const commit = state.resolve(p.ref ?? '');
       return commit

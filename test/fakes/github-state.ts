@@ -131,6 +131,8 @@ export class GitHubState {
   readonly tags = new Map<string, string>();
   readonly runs = new Map<number, RunRecord>();
   readonly deployments = new Map<number, DeploymentRecord>();
+  /** The repository's OIDC subject template (GitHub's default until someone customises it). */
+  oidcSubject: { use_default: boolean; include_claim_keys?: string[] } = { use_default: true };
   readonly environments = new Map<string, EnvironmentRecord>();
   defaultBranch = 'main';
   workflowInputs: Record<string, WorkflowInput> = { ...DEFAULT_INPUTS };

@@ -66,7 +66,22 @@ describe('deploybot CLI', () => {
   });
 
   it('doctor checks Telegram, GitHub, the workflow and the store, showing secrets only as set', async () => {
+    const defaults = await deploybot(['doctor']);
+    expect(defaults.code).toBe(1);
+    expect(defaults.stdout).toContain(
+      "✘ OIDC subject (only deploy.yml on the default branch can build): the subject is GitHub's default",
+    );
+    expect(defaults.stdout).toContain('actions/oidc/customization/sub');
+    github.state.oidcSubject = {
+      use_default: false,
+      include_claim_keys: ['repo', 'context', 'job_workflow_ref'],
+    };
     const result = await deploybot(['doctor']);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('✔ Deploy workflow: .github/workflows/deploy.yml (active)');
+    expect(result.stdout).toContain(
+      '✔ OIDC subject (only deploy.yml on the default branch can build): customised',
+    );
     expect(result.stdout).toContain('✔ Telegram: bot @');
     expect(result.stdout).toContain('✔ GitHub repository: acme/shop');
     expect(result.stdout).toContain('✔ Store: SQLite file ready');
