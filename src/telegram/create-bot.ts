@@ -59,13 +59,14 @@ export const CALL_TIMEOUT_MS = 15_000;
  */
 export function createBotClient(options: CreateBotOptions): Bot {
   const bot = new Bot(options.token, { client: { apiRoot: options.apiRoot } });
-  bot.api.config.use((prev, method, payload, signal) => {
+  bot.api.config.use(async (prev, method, payload, signal) => {
     if (method === 'getUpdates') return prev(method, payload, signal);
-    const timeout = AbortSignal.timeout(CALL_TIMEOUT_MS);
-    // grammY types its signal after the abort-controller package; at run time it is Node's own.
-    const given = signal as unknown as AbortSignal | undefined;
-    const combined = given ? AbortSignal.any([given, timeout]) : timeout;
-    return prev(method, payload, combined as unknown as typeof signal);
+    const limited = timeLimited(signal, CALL_TIMEOUT_MS);
+    try {
+      return await prev(method, payload, limited.signal as unknown as typeof signal);
+    } finally {
+      limited.done();
+    }
   });
   bot.api.config.use(
     autoRetry({
@@ -86,6 +87,36 @@ export function createBotClient(options: CreateBotOptions): Bot {
     }
   });
   return bot;
+}
+
+/** The part of an abort signal followed here (grammY's polyfill or Node's own). */
+type FollowedSignal = {
+  aborted: boolean;
+  addEventListener: (type: 'abort', listener: () => void) => void;
+  removeEventListener: (type: 'abort', listener: () => void) => void;
+};
+
+/**
+ * A signal that aborts after `ms` or when `given` aborts. grammY may hand over a signal of the
+ * abort-controller package (long polling), which `AbortSignal.any` refuses, so it is followed by its
+ * event. `done()` stops following it (a long-lived signal must not collect listeners).
+ */
+function timeLimited(
+  given: FollowedSignal | undefined,
+  ms: number,
+) {
+  const controller = new AbortController();
+  const abort = () => controller.abort(new Error(`no answer from Telegram in ${ms / 1000} s`));
+  const timer = setTimeout(abort, ms);
+  if (given?.aborted) abort();
+  given?.addEventListener('abort', abort);
+  return {
+    signal: controller.signal,
+    done: () => {
+      clearTimeout(timer);
+      given?.removeEventListener('abort', abort);
+    },
+  };
 }
 
 /**
