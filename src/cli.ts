@@ -62,15 +62,24 @@ async function serveCommand(): Promise<number> {
     const { redactSecrets } = await import('./logger.ts');
     const message = error instanceof Error ? error.message : String(error);
     process.stderr.write(`deploybot: could not start: ${redactSecrets(message, config.secrets)}\n`);
-    return 1;
+    return refusedCredentials(error) ? 2 : 1;
   }
-  await new Promise<void>((resolve) => {
-    const stop = () => resolve();
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
+  // Until a signal, or until Telegram or GitHub refuses the credentials (they were down at start).
+  const refused = await new Promise<Error | null>((resolve) => {
+    process.once('SIGINT', () => resolve(null));
+    process.once('SIGTERM', () => resolve(null));
+    void service.refused.then(resolve);
   });
   await service.close();
-  return 0;
+  if (!refused) return 0;
+  const { redactSecrets } = await import('./logger.ts');
+  process.stderr.write(`deploybot: stopped: ${redactSecrets(refused.message, config.secrets)}\n`);
+  return 2;
+}
+
+/** Telegram or GitHub refused the bot's credentials (main.ts's DependencyRefused): a configuration problem. */
+function refusedCredentials(error: unknown): boolean {
+  return error instanceof Error && 'exitCode' in error && error.exitCode === 2;
 }
 
 async function auditCommand(args: string[]): Promise<number> {

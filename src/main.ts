@@ -6,12 +6,18 @@ import { type AuditLog, openAuditLog } from './audit/open-audit-log.ts';
 import { openDatabaseAuditLog } from './audit/open-database-audit-log.ts';
 import type { Config } from './config.ts';
 import { deriveCallbackKey } from './core/callback-data.ts';
+import {
+  type ConnectOptions,
+  connectDependencies,
+  type Dependencies,
+} from './deploy/connect-dependencies.ts';
 import type { DeployDeps } from './deploy/deploy-deps.ts';
 import { createFollowUps } from './deploy/follow-ups.ts';
 import { handleDelivery } from './deploy/handle-delivery.ts';
 import { type LeasedTimer, startLeasedTimer } from './deploy/leased-timer.ts';
 import { remindLockOwners } from './deploy/lock-reminders.ts';
 import { reconcile } from './deploy/reconcile.ts';
+import { checkGitHubAccess } from './github/check-access.ts';
 import { cachedDefaultBranch } from './github/default-branch.ts';
 import { createGitHubClient } from './github/github-client.ts';
 import { type AppDeps, createApp } from './http/app.ts';
@@ -19,6 +25,7 @@ import { createLogger, type Logger } from './logger.ts';
 import { createMetrics, metricsObserver } from './metrics.ts';
 import { isPostgresUrl, openStore } from './store/open-store.ts';
 import type { Store } from './store/store.ts';
+import { connectTelegram } from './telegram/connect-telegram.ts';
 import { createBotClient, installHandlers } from './telegram/create-bot.ts';
 import { deploymentKeyboard } from './telegram/keyboards.ts';
 import { Outbox } from './telegram/outbox.ts';
@@ -33,6 +40,8 @@ export type ServiceOptions = {
   outbox?: { privateIntervalMs?: number; groupIntervalMs?: number };
   /** How long a confirmation can be answered; default 5 minutes. */
   confirmTtlMs?: number;
+  /** How long the start waits for Telegram's and GitHub's first answer before serving anyway (default 5 s). */
+  connectWaitMs?: number;
 };
 
 export type Service = {
@@ -44,13 +53,18 @@ export type Service = {
   reconcileNow: LeasedTimer['runNow'];
   /** One pass of the lock reminders now (tests; a timer runs it every minute). */
   remindLocksNow: () => Promise<void>;
+  /** Resolves if Telegram or GitHub refuses the credentials after the start: the CLI stops with exit code 2. */
+  refused: Promise<Error>;
   close: () => Promise<void>;
 };
 
 /**
  * Wires the service: builds the parts, connects them to what they need, listens. The only place
  * that creates I/O objects; every "when X happens, do Y" lives in `deploy/`.
- * @throws when the store, the audit log or Telegram's getMe fail at start (the caller exits non-zero).
+ * Telegram or GitHub being down does not stop the start: the service serves, `/readyz` names what it
+ * waits for, and it connects by itself when they answer.
+ * @throws when the store or the audit log fail at start (the caller exits non-zero), and
+ *   {@link DependencyRefused} when Telegram or GitHub refuses the credentials (exit code 2).
  */
 export async function startService(config: Readonly<Config>, options: ServiceOptions = {}): Promise<Service> {
   // Build.
@@ -103,25 +117,22 @@ export async function startService(config: Readonly<Config>, options: ServiceOpt
   installHandlers(bot, { deploy: deps, outbox, callbackKey }, (error, update) =>
     log.error({ err: error, update_id: update.update_id }, 'update handler failed'),
   );
+  const dependencies = connectDependencies(
+    { telegram: () => connectTelegram(bot), github: () => checkGitHubAccess(github, repo) },
+    connectOptions(config, bot, log),
+  );
   const app = createApp({
     metrics,
     ping: () => readiness(store, audit),
+    waitingFor: dependencies.waitingFor,
     log: (level, message, error) => log[level]({ err: error }, message),
     ...webhookRoutes(config, deps, bot, log),
   });
 
-  // Connect: a wrong token stops the start here, not at the first update.
-  await bot.init();
-
-  // Listen.
-  const server = await listen(app.fetch, config.host, options.port ?? config.port);
-  const port = (server.address() as { port: number }).port;
-  log.info({ port, mode: config.telegram.mode }, 'deploybot listening');
-  if (config.telegram.mode === 'polling') {
-    bot
-      .start({ drop_pending_updates: false, allowed_updates: ['message', 'callback_query'] })
-      .catch((error) => log.error({ err: error }, 'long polling stopped'));
-  }
+  const { server, port } = await listenAndConnect(app, dependencies, config, options, log, async () => {
+    await audit.close();
+    await store.close();
+  });
   const timers = startTimers(deps, log);
   void timers.reconciler.runNow({ lease: false });
 
@@ -132,7 +143,9 @@ export async function startService(config: Readonly<Config>, options: ServiceOpt
     outbox,
     reconcileNow: timers.reconciler.runNow,
     remindLocksNow: () => timers.reminders.runNow(),
+    refused: dependencies.refused,
     close: async () => {
+      dependencies.stop();
       timers.reconciler.stop();
       timers.reminders.stop();
       if (bot.isRunning()) await bot.stop();
@@ -187,6 +200,7 @@ function webhookRoutes(
         // Trust boundary: the route checked the secret and that update_id is an integer; grammY
         // ignores update types no handler listens to.
         handleUpdate: (update) => bot.handleUpdate(update as Update),
+        ready: () => bot.isInited(),
       },
     }),
     ...(githubSecret && {
@@ -198,6 +212,53 @@ function webhookRoutes(
         },
       },
     }),
+  };
+}
+
+/**
+ * Listens, then waits (at most `connectWaitMs`) for the first answers of Telegram and GitHub: one that
+ * is down is waited for in the background while the service serves; one that refuses the
+ * credentials stops the start (`closeRest` closes what was opened before).
+ * @throws {DependencyRefused}
+ */
+async function listenAndConnect(
+  app: ReturnType<typeof createApp>,
+  dependencies: Dependencies,
+  config: Readonly<Config>,
+  options: ServiceOptions,
+  log: Logger,
+  closeRest: () => Promise<void>,
+): Promise<{ server: ServerType; port: number }> {
+  const server = await listen(app.fetch, config.host, options.port ?? config.port);
+  const port = (server.address() as { port: number }).port;
+  log.info({ port, mode: config.telegram.mode }, 'deploybot listening');
+  const waited = new Promise<null>((resolve) =>
+    setTimeout(resolve, options.connectWaitMs ?? 5000, null).unref(),
+  );
+  const refused = await Promise.race([dependencies.firstRound, waited]);
+  if (refused) {
+    dependencies.stop();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await closeRest();
+    throw refused;
+  }
+  const waiting = dependencies.waitingFor();
+  if (waiting.length > 0) log.warn({ waiting_for: waiting }, 'serving; still connecting');
+  return { server, port };
+}
+
+/** Logs each try; starts long polling once Telegram answers (polling mode). */
+function connectOptions(config: Readonly<Config>, bot: Bot, log: Logger): ConnectOptions {
+  return {
+    onConnected: (name) => {
+      log.info({ dependency: name }, 'connected');
+      if (name !== 'telegram' || config.telegram.mode !== 'polling') return;
+      bot
+        .start({ drop_pending_updates: false, allowed_updates: ['message', 'callback_query'] })
+        .catch((error) => log.error({ err: error }, 'long polling stopped'));
+    },
+    onRetry: (name, problem, inMs) =>
+      log.warn({ dependency: name, problem, retry_in_ms: inMs }, 'dependency not answering; trying again'),
   };
 }
 

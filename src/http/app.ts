@@ -11,10 +11,20 @@ export type { GitHubDelivery };
 
 export type AppDeps = {
   metrics: Metrics;
-  /** Resolves when the instance can serve; rejects with an Error naming what is missing (`/readyz`). */
+  /**
+   * Resolves when the instance's own storage (the store, the audit log) works; rejects with an Error
+   * naming what is missing (`/readyz`: `waiting_for` names it `storage`, `problem` says what).
+   */
   ping: () => Promise<void>;
+  /** The outside dependencies not connected yet (`telegram`, `github`): `/readyz` answers 503 naming them. */
+  waitingFor?: () => string[];
   /** Webhook mode only: the Telegram route exists when this is given. */
-  telegram?: { secret: string; handleUpdate: (update: { update_id: number }) => Promise<void> };
+  telegram?: {
+    secret: string;
+    handleUpdate: (update: { update_id: number }) => Promise<void>;
+    /** False until the bot has reached Telegram: updates get 503 then, and Telegram sends them again. */
+    ready?: () => boolean;
+  };
   /** The GitHub route exists when this is given (a secret is required to verify signatures). */
   github?: { secret: string; handleDelivery: (delivery: GitHubDelivery) => Promise<void> };
   log?: (level: 'warn' | 'error', message: string, error?: unknown) => void;
@@ -30,13 +40,15 @@ export function createApp(deps: AppDeps): Hono {
 
   app.get('/healthz', (c) => c.text('ok'));
   app.get('/readyz', async (c) => {
-    try {
-      await withTimeout(deps.ping(), 2000);
-      return c.text('ready');
-    } catch (error) {
+    const waiting = deps.waitingFor?.() ?? [];
+    const problem = await withTimeout(deps.ping(), 2000).then(
+      () => null,
       // The checks name what is missing in words meant for an operator (no secrets, no stack).
-      return c.text(error instanceof Error && error.message ? error.message : 'not ready', 503);
-    }
+      (error: unknown) => (error instanceof Error && error.message ? error.message : 'not ready'),
+    );
+    if (waiting.length === 0 && problem === null) return c.json({ ready: true });
+    const waitingFor = problem === null ? waiting : [...waiting, 'storage'];
+    return c.json({ ready: false, waiting_for: waitingFor, ...(problem === null ? {} : { problem }) }, 503);
   });
   app.get('/metrics', async (c) => {
     const registry = deps.metrics.registry;
@@ -52,6 +64,7 @@ export function createApp(deps: AppDeps): Hono {
       telegramWebhook({
         maxBodyBytes: MAX_BODY_BYTES,
         handleUpdate: deps.telegram.handleUpdate,
+        ready: deps.telegram.ready ?? (() => true),
         count: (outcome) => counted('telegram', outcome),
         onError: (error) => deps.log?.('error', 'telegram update failed', error),
       }),

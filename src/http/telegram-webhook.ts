@@ -5,14 +5,17 @@ import { readLimitedBody } from './read-limited-body.ts';
 export type TelegramWebhookOptions = {
   maxBodyBytes: number;
   handleUpdate: (update: { update_id: number }) => Promise<void>;
-  /** Told every request's outcome (`ok`, `bad_request`, `too_large`, `error`). */
+  /** False while the bot has not reached Telegram yet (it cannot handle updates then). */
+  ready: () => boolean;
+  /** Told every request's outcome (`ok`, `bad_request`, `too_large`, `not_ready`, `error`). */
   count: (outcome: string) => void;
   onError: (error: unknown) => void;
 };
 
 /**
  * `POST /telegram/webhook`, after the secret header was checked (`requireSecretHeader`): 413 over the
- * size limit, 400 for anything but an update, else 200 once the update was handled. A handler that
+ * size limit, 400 for anything but an update, 503 while the bot has not reached Telegram yet (Telegram
+ * sends it again), else 200 once the update was handled. A handler that
  * fails still gets 200: the update is remembered, so Telegram's re-send would change nothing.
  */
 export function telegramWebhook(options: TelegramWebhookOptions): Handler {
@@ -30,6 +33,11 @@ export function telegramWebhook(options: TelegramWebhookOptions): Handler {
     if (!isUpdate(update)) {
       count('bad_request');
       return c.json({ ok: false, error: 'not a Telegram update' }, 400);
+    }
+    if (!options.ready()) {
+      // Telegram sends the update again later; answering 200 would lose it.
+      count('not_ready');
+      return c.json({ ok: false, error: 'not ready: the bot has not reached Telegram yet' }, 503);
     }
     try {
       await options.handleUpdate(update);
