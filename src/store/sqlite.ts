@@ -56,8 +56,9 @@ export async function openSqliteStore(path: string): Promise<Store> {
     db.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
     // Memory databases answer "memory" here and stay as they are, which is fine.
     db.exec('PRAGMA journal_mode = WAL');
-    // With WAL, NORMAL loses at most the last transactions on power loss, never consistency.
-    db.exec('PRAGMA synchronous = NORMAL');
+    // FULL: a commit is on disk before it returns, so a confirmation consumed (or a dispatch claimed)
+    // before a power cut stays consumed; NORMAL could lose the last commits and let a replay act twice.
+    db.exec('PRAGMA synchronous = FULL');
     db.exec('PRAGMA foreign_keys = ON');
   } catch (error) {
     db.close();
