@@ -328,3 +328,39 @@ describe('healthUrlVariable', () => {
     expect(healthUrlVariable('eu-west-1')).toBe('EU_WEST_1_HEALTH_URL');
   });
 });
+
+describe('parseConfigFile: approval', () => {
+  it('reads min_reviewers and not_requester, with defaults per key, and leaves it out when absent', () => {
+    const text = [
+      'environments:',
+      '  production:',
+      '    approval: { min_reviewers: 2, not_requester: true }',
+      '  staging:',
+      '    approval: { not_requester: true }',
+      '  qa:',
+    ].join('\n');
+    const result = parseConfigFile({ path: 'd.yml', text }, {});
+    if (!result.ok) throw new Error(result.problems.join('\n'));
+    const [production, staging, qa] = result.environments;
+    expect(production?.approval).toEqual({ minReviewers: 2, notRequester: true });
+    expect(staging?.approval).toEqual({ minReviewers: 1, notRequester: true });
+    expect(qa && 'approval' in qa).toBe(false);
+  });
+
+  it.each([
+    ['min_reviewers: 0', 'environments.production.approval.min_reviewers: at least 1'],
+    [
+      'min_reviewers: 1.5',
+      'environments.production.approval.min_reviewers: expected a whole number from 1 to 10',
+    ],
+    ['min_reviewers: 11', 'environments.production.approval.min_reviewers: at most 10'],
+    ['not_requester: yes please', 'environments.production.approval.not_requester: expected true or false'],
+    ['reviewers: [ada]', 'environments.production.approval.reviewers: unknown key'],
+  ])('refuses approval %s', (line, problem) => {
+    const text = `environments:\n  production:\n    approval:\n      ${line}\n`;
+    expect(parseConfigFile({ path: 'd.yml', text }, {})).toEqual({
+      ok: false,
+      problems: [`DEPLOYBOT_CONFIG (d.yml): ${problem}`],
+    });
+  });
+});

@@ -1,6 +1,11 @@
 import { parse as parseYaml } from 'yaml';
 import { type core, z } from 'zod';
-import { ENVIRONMENT_NAME, type EnvironmentSpec, type RefRule } from './core/environment.ts';
+import {
+  DEFAULT_APPROVAL_RULE,
+  ENVIRONMENT_NAME,
+  type EnvironmentSpec,
+  type RefRule,
+} from './core/environment.ts';
 import { allowedRefKinds } from './core/ref-policy.ts';
 
 export type EnvironmentsResult =
@@ -120,6 +125,19 @@ const windows = z.strictObject({
     .min(1, { error: 'at least one window' }),
 });
 
+const approvalSchema = z.strictObject(
+  {
+    min_reviewers: z
+      .number({ error: 'expected a whole number from 1 to 10' })
+      .int({ error: 'expected a whole number from 1 to 10' })
+      .min(1, { error: 'at least 1' })
+      .max(10, { error: 'at most 10' })
+      .optional(),
+    not_requester: z.boolean({ error: 'expected true or false' }).optional(),
+  },
+  { error: 'expected a mapping with min_reviewers and/or not_requester' },
+);
+
 const environmentSchema = z.strictObject(
   {
     branch: branchName.optional(),
@@ -131,6 +149,7 @@ const environmentSchema = z.strictObject(
       .optional(),
     health_url: httpUrl.optional(),
     windows: windows.optional(),
+    approval: approvalSchema.optional(),
   },
   { error: 'expected a mapping of settings' },
 );
@@ -285,6 +304,12 @@ export function parseConfigFile(
       confirm: settings.confirm ?? true,
       windows: settings.windows ?? null,
       healthUrl: settings.health_url ?? envHealthUrl(env, name, problems),
+      ...(settings.approval && {
+        approval: {
+          minReviewers: settings.approval.min_reviewers ?? DEFAULT_APPROVAL_RULE.minReviewers,
+          notRequester: settings.approval.not_requester ?? DEFAULT_APPROVAL_RULE.notRequester,
+        },
+      }),
     });
   }
   if (environments.length === 0 && problems.length === 0) {

@@ -80,6 +80,7 @@ describe('loadConfig: valid', () => {
           healthUrl: null,
         },
       ],
+      accounts: null,
       databaseUrl: './data/deploybot.sqlite',
       auditLogPath: './data/audit.jsonl',
       auditHmacKey: null,
@@ -524,5 +525,65 @@ describe('describeConfig', () => {
     ).join('\n');
     expect(text).toContain('webhook secret not set');
     expect(text).toContain('SQLite ./data/deploybot.sqlite');
+  });
+});
+
+describe('loadConfig: linked GitHub accounts', () => {
+  const KEY_HEX = 'a1'.repeat(32);
+  const KEY_B64 = Buffer.from(KEY_HEX, 'hex').toString('base64');
+  const accounts: Env = {
+    ...base,
+    GITHUB_OAUTH_CLIENT_ID: 'Iv23liFakeClient01',
+    DEPLOYBOT_ENCRYPTION_KEY: KEY_B64,
+  };
+
+  it('is off without GITHUB_OAUTH_CLIENT_ID, on with it and a 32-byte key (hex or base64)', () => {
+    expect(ok(base).accounts).toBeNull();
+    const config = ok(accounts);
+    expect(config.accounts).toEqual({
+      clientId: 'Iv23liFakeClient01',
+      webUrl: 'https://github.com',
+      encryptionKey: KEY_HEX,
+    });
+    expect(config.secrets).toEqual(expect.arrayContaining([KEY_B64, KEY_HEX]));
+    expect(ok({ ...accounts, DEPLOYBOT_ENCRYPTION_KEY: KEY_HEX }).accounts?.encryptionKey).toBe(KEY_HEX);
+    expect(ok({ ...accounts, GITHUB_WEB_URL: 'https://ghe.example.com/' }).accounts?.webUrl).toBe(
+      'https://ghe.example.com',
+    );
+  });
+
+  it('refuses a key that is not 32 bytes, naming the variable and never the value', () => {
+    for (const key of ['too-short-key', 'b2'.repeat(16), Buffer.alloc(31, 7).toString('base64')]) {
+      const lines = problems({ ...accounts, DEPLOYBOT_ENCRYPTION_KEY: key });
+      expect(lines).toEqual([expect.stringMatching(/^DEPLOYBOT_ENCRYPTION_KEY: must be 32 bytes/)]);
+      expect(lines.join('\n')).not.toContain(key);
+    }
+  });
+
+  it('wants both variables or neither, and GITHUB_WEB_URL with GitHub Enterprise', () => {
+    expect(problems({ ...accounts, DEPLOYBOT_ENCRYPTION_KEY: undefined })).toEqual([
+      expect.stringMatching(/^DEPLOYBOT_ENCRYPTION_KEY: required with GITHUB_OAUTH_CLIENT_ID/),
+    ]);
+    expect(problems({ ...accounts, GITHUB_OAUTH_CLIENT_ID: undefined })).toEqual([
+      expect.stringMatching(/^DEPLOYBOT_ENCRYPTION_KEY: set, but GITHUB_OAUTH_CLIENT_ID is not/),
+    ]);
+    expect(problems({ ...accounts, GITHUB_API_URL: 'https://ghe.example.com/api/v3' })).toEqual([
+      expect.stringMatching(/^GITHUB_WEB_URL: required with GITHUB_OAUTH_CLIENT_ID/),
+    ]);
+    expect(problems({ ...accounts, GITHUB_WEB_URL: 'ftp://github.com' })).toEqual([
+      'GITHUB_WEB_URL: must be an http:// or https:// URL',
+    ]);
+    expect(problems({ ...accounts, GITHUB_OAUTH_CLIENT_ID: 'not a client id' })).toEqual([
+      expect.stringMatching(/^GITHUB_OAUTH_CLIENT_ID: not a client id/),
+    ]);
+  });
+
+  it('describes the setting without the key', () => {
+    const text = describeConfig(ok(accounts)).join('\n');
+    expect(text).toContain(
+      'Linked accounts: on, device flow at https://github.com for client Iv23liFakeClient01',
+    );
+    expect(text).not.toContain(KEY_B64);
+    expect(text).not.toContain(KEY_HEX);
   });
 });

@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
+import { type AccountsConfig, readAccountsConfig } from './config-accounts.ts';
 import { defaultEnvironments, httpUrlProblem, parseConfigFile } from './config-file.ts';
 import type { EnvironmentSpec } from './core/environment.ts';
 
@@ -28,6 +29,8 @@ export type Config = {
   };
   /** In the order configured; without DEPLOYBOT_CONFIG: staging, then production. */
   environments: EnvironmentSpec[];
+  /** `/link` and Approve / Reject from Telegram; null when GITHUB_OAUTH_CLIENT_ID is not set. */
+  accounts: AccountsConfig | null;
   databaseUrl: string;
   auditLogPath: string;
   /** Keys the audit hash chain (HMAC-SHA256) when set; null: plain SHA-256. */
@@ -239,6 +242,8 @@ export function loadConfig(env: Env, configFile?: { path: string; text: string }
   const auth = githubAuth(read, check, problems);
   const apiUrl = check('GITHUB_API_URL', httpUrl, 'https://api.github.com');
   const workflowName = check('DEPLOY_WORKFLOW', workflow, 'deploy.yml');
+  const accountSecrets: string[] = [];
+  const accounts = readAccountsConfig(read, apiUrl, problems, accountSecrets);
 
   const environments = configFile
     ? parseConfigFile(configFile, env)
@@ -264,12 +269,18 @@ export function loadConfig(env: Env, configFile?: { path: string; text: string }
   );
 
   if (problems.length > 0 || !environments.ok || auth === null) return { ok: false, problems };
-  const secrets = secretsOf(read, token, auth, database, [webhookSecret, githubWebhookSecret, auditHmacKey]);
+  const secrets = secretsOf(read, token, auth, database, [
+    webhookSecret,
+    githubWebhookSecret,
+    auditHmacKey,
+    ...accountSecrets,
+  ]);
   const config: Config = {
     telegram: { token, mode, webhookSecret, apiRoot, chatId, allowedChatIds },
     access: { adminIds, stagingIds },
     github: { owner, repo, auth, apiUrl, webhookSecret: githubWebhookSecret, workflow: workflowName },
     environments: environments.environments,
+    accounts,
     databaseUrl: database,
     auditLogPath,
     auditHmacKey,
@@ -384,6 +395,9 @@ export function describeConfig(config: Readonly<Config>): string[] {
       (e) =>
         `Environment ${e.name}: branch ${e.branch}, refs ${e.refs.map((r) => (r.kind === 'sha' ? 'sha' : r.kind === 'tag' ? `tag:${r.pattern}` : r.pattern)).join(' ')}, role ${e.role}, ${e.confirm ? 'confirmation' : 'no confirmation'}${e.windows ? `, windows in ${e.windows.timezone}` : ''}, health ${e.healthUrl ?? 'none'}`,
     ),
+    config.accounts
+      ? `Linked accounts: on, device flow at ${config.accounts.webUrl} for client ${config.accounts.clientId}, encryption key set`
+      : 'Linked accounts: off (GITHUB_OAUTH_CLIENT_ID not set): reviewers approve on GitHub only',
     `Store: ${describeDatabase(config.databaseUrl)}; audit log ${config.auditLogPath} (${config.auditHmacKey ? 'keyed with AUDIT_HMAC_KEY' : 'not keyed'}); reconcile every ${config.reconcileIntervalSeconds}s`,
     `Server: ${config.host}:${config.port}, public URL ${config.publicUrl ?? 'not set'}, log level ${config.logLevel}`,
   ];

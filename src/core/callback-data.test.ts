@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { decodeCallback, deriveCallbackKey, encodeCallback } from './callback-data.ts';
+import {
+  decodeCallback,
+  deriveCallbackKey,
+  encodeCallback,
+  isReviewAction,
+  reviewCallbackId,
+  runIdOfReviewId,
+} from './callback-data.ts';
 
 const key = deriveCallbackKey('123456:AAAA-test-token-aaaaaaaaaaaaaaaaaaaaaaaa');
 const id = 'AbCdEfGhIjKlMnOpQrStUv';
@@ -36,5 +43,31 @@ describe('callback data', () => {
   it('refuses a truncated tag', () => {
     const data = encodeCallback(key, 'confirm', id);
     expect(decodeCallback(key, data.slice(0, -2))).toEqual({ ok: false, reason: 'bad_tag' });
+  });
+
+  it('signs Approve / Reject for a run: the id is the run id, and the payload stays within 64 bytes', () => {
+    for (const runId of [1, 9_000_001_234, Number.MAX_SAFE_INTEGER]) {
+      const reviewId = reviewCallbackId(runId);
+      expect(reviewId).toMatch(/^\d{16}$/);
+      expect(runIdOfReviewId(reviewId)).toBe(runId);
+      for (const action of ['approve', 'reject'] as const) {
+        const data = encodeCallback(key, action, reviewId);
+        expect(Buffer.byteLength(data)).toBeLessThanOrEqual(64);
+        const decoded = decodeCallback(key, data);
+        expect(decoded).toEqual({ ok: true, action, id: reviewId });
+        expect(decoded.ok && isReviewAction(decoded.action)).toBe(true);
+      }
+    }
+    expect(isReviewAction('confirm')).toBe(false);
+    expect(runIdOfReviewId(id)).toBeNull();
+    expect(runIdOfReviewId('0000000000000000')).toBeNull();
+    expect(() => reviewCallbackId(0)).toThrow(RangeError);
+  });
+
+  it('refuses an Approve turned into a Reject, or moved to another run (the tag covers both)', () => {
+    const data = encodeCallback(key, 'approve', reviewCallbackId(9_000_001_234));
+    expect(decodeCallback(key, `r${data.slice(1)}`)).toEqual({ ok: false, reason: 'bad_tag' });
+    const moved = data.replace(reviewCallbackId(9_000_001_234), reviewCallbackId(9_000_001_235));
+    expect(decodeCallback(key, moved)).toEqual({ ok: false, reason: 'bad_tag' });
   });
 });

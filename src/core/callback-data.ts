@@ -8,8 +8,11 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
  * opaque and random; what it confirms lives server side (single use, expiring).
  */
 
-/** What a button does. One letter each, to keep the payload short. */
-export const CALLBACK_ACTIONS = { confirm: 'c', cancel: 'x' } as const;
+/**
+ * What a button does. One letter each, to keep the payload short. `approve` and `reject` review a
+ * run waiting for its environment's reviewers; their id names the run ({@link reviewCallbackId}).
+ */
+export const CALLBACK_ACTIONS = { confirm: 'c', cancel: 'x', approve: 'a', reject: 'r' } as const;
 export type CallbackAction = keyof typeof CALLBACK_ACTIONS;
 
 export type DecodedCallback =
@@ -52,4 +55,32 @@ export function decodeCallback(key: Buffer, data: string): DecodedCallback {
   if (given.length !== expected.length || !timingSafeEqual(given, expected))
     return { ok: false, reason: 'bad_tag' };
   return { ok: true, action, id };
+}
+
+/** The actions of the Approve / Reject buttons on a run waiting for its environment's reviewers. */
+export type ReviewAction = Extract<CallbackAction, 'approve' | 'reject'>;
+
+/** Whether a decoded button reviews a run (Approve / Reject) rather than answering a confirmation. */
+export function isReviewAction(action: CallbackAction): action is ReviewAction {
+  return action === 'approve' || action === 'reject';
+}
+
+const REVIEW_ID = /^0*([1-9]\d{0,15})$/;
+
+/**
+ * The callback id of a review button: the run id, zero-padded to 16 digits (the id format wants
+ * 16–32 characters). `a:<16 digits>:<tag>` is 35 bytes.
+ * @throws {RangeError} when `runId` is not a positive safe integer (a programming error).
+ */
+export function reviewCallbackId(runId: number): string {
+  if (!Number.isSafeInteger(runId) || runId <= 0) throw new RangeError('run id must be a positive integer');
+  return String(runId).padStart(16, '0');
+}
+
+/** The run id a review button's id names, or null when the id is not one. */
+export function runIdOfReviewId(id: string): number | null {
+  const digits = REVIEW_ID.exec(id)?.[1];
+  if (digits === undefined) return null;
+  const runId = Number(digits);
+  return Number.isSafeInteger(runId) ? runId : null;
 }

@@ -22,6 +22,21 @@ export type StepView = {
   conclusion: string | null;
 };
 
+/**
+ * Reviews given from Telegram while the run waits for its environment's reviewers: who pressed
+ * Approve, how many the environment asks for, and what GitHub recorded once the bot submitted.
+ */
+export type ReviewView = {
+  /** GitHub logins of the linked reviewers who approved in Telegram, oldest first (distinct). */
+  approvals: string[];
+  /** Approvals the environment's rule asks for before the bot submits (`approval.min_reviewers`). */
+  required: number;
+  /** What GitHub recorded for the run's environment: the decision and the reviewer it names. */
+  recorded: { state: 'approved' | 'rejected'; login: string } | null;
+  /** Set (ms) while one press submits the review, so two presses never both submit; stale after a minute. */
+  submittingSince: number | null;
+};
+
 /** Everything the live message shows beyond the record's columns; stored as JSON. */
 export type DeploymentDetail = {
   /** Commits this deploy adds over what the environment runs now; null when unknown. */
@@ -40,6 +55,8 @@ export type DeploymentDetail = {
   confirmationId: string | null;
   /** When that confirmation expires (ms), so the message can say until when. */
   confirmBy: number | null;
+  /** Approvals and rejections from Telegram (Approve / Reject buttons); null until the first press. */
+  review: ReviewView | null;
 };
 
 /** One deployment request and everything known about its run. The store's unit of record. */
@@ -107,5 +124,6 @@ export function emptyDetail(): DeploymentDetail {
     note: null,
     confirmationId: null,
     confirmBy: null,
+    review: null,
   };
 }

@@ -17,6 +17,29 @@ export type WindowRule = { days: Weekday[]; from: string; to: string };
 /** `timezone` is a canonical IANA name (as `Intl.DateTimeFormat` resolves it). */
 export type DeploymentWindows = { timezone: string; allow: WindowRule[] };
 
+/**
+ * How the bot treats approvals from Telegram for an environment whose GitHub environment has
+ * required reviewers (the `approval` key of DEPLOYBOT_CONFIG). GitHub's own rules apply in any case;
+ * these only add to them.
+ */
+export type ApprovalRule = {
+  /**
+   * Distinct linked reviewers who must press Approve before the bot submits the approval to GitHub
+   * (with the last one's token). 1: the first approval is submitted at once.
+   */
+  minReviewers: number;
+  /** The Telegram user who requested the deployment may not approve it, even where GitHub would allow it. */
+  notRequester: boolean;
+};
+
+/** The rule of an environment without an `approval` key: one approval, GitHub's rules only. */
+export const DEFAULT_APPROVAL_RULE: Readonly<ApprovalRule> = { minReviewers: 1, notRequester: false };
+
+/** An environment's approval rule, the default when it has none. */
+export function approvalRuleOf(env: Pick<EnvironmentSpec, 'approval'> | undefined): ApprovalRule {
+  return { ...DEFAULT_APPROVAL_RULE, ...env?.approval };
+}
+
 /** One deployment target as configured: who may deploy what to it, and when. */
 export type EnvironmentSpec = {
   name: string;
@@ -27,6 +50,8 @@ export type EnvironmentSpec = {
   confirm: boolean;
   windows: DeploymentWindows | null;
   healthUrl: string | null;
+  /** Approvals from Telegram; absent: {@link DEFAULT_APPROVAL_RULE}. */
+  approval?: ApprovalRule;
 };
 
 /**

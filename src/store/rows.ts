@@ -134,6 +134,15 @@ const detailSchema = z.object({
   // Added after the first schema: rows written before it read as null.
   confirmationId: z.string().nullable().default(null),
   confirmBy: z.number().nullable().default(null),
+  review: z
+    .object({
+      approvals: z.array(z.string()),
+      required: z.number(),
+      recorded: z.object({ state: z.enum(['approved', 'rejected']), login: z.string() }).nullable(),
+      submittingSince: z.number().nullable(),
+    })
+    .nullable()
+    .default(null),
 }) satisfies z.ZodType<DeploymentDetail, unknown>;
 
 const stateSchema = z.enum(DEPLOYMENT_STATES);

@@ -90,6 +90,12 @@ export const richDetail: DeploymentDetail = {
   note: "<b>bold</b> & 'quoted'\nsecond line",
   confirmationId: 'AbC_-123456789012345678',
   confirmBy: T0 + 300_000,
+  review: {
+    approvals: ['octo-ada', 'Zoë-gh'],
+    required: 2,
+    recorded: { state: 'approved', login: 'Zoë-gh' },
+    submittingSince: null,
+  },
 };
 
 /**
