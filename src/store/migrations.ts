@@ -101,7 +101,34 @@ CREATE TABLE audit_anchors (
 `,
   },
   {
-    // 3 is taken by linked GitHub accounts.
+    version: 3,
+    name: 'linked GitHub accounts; review votes',
+    sql: `
+-- Tokens are sealed (AES-256-GCM under DEPLOYBOT_ENCRYPTION_KEY) before they are stored.
+CREATE TABLE linked_accounts (
+  telegram_user_id INTEGER PRIMARY KEY,
+  github_login TEXT NOT NULL,
+  github_user_id INTEGER NOT NULL,
+  token_sealed TEXT NOT NULL,
+  token_expires_at INTEGER,
+  refresh_sealed TEXT,
+  refresh_expires_at INTEGER,
+  linked_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+) STRICT;
+
+CREATE TABLE review_votes (
+  run_id INTEGER NOT NULL,
+  telegram_user_id INTEGER NOT NULL,
+  github_login TEXT NOT NULL,
+  decision TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  PRIMARY KEY (run_id, telegram_user_id)
+) STRICT;
+CREATE UNIQUE INDEX review_votes_login ON review_votes (run_id, lower(github_login));
+`,
+  },
+  {
     version: 4,
     name: 'cluster audit chain',
     sql: `
@@ -215,7 +242,34 @@ CREATE TABLE ${s}.audit_anchors (
 `,
   },
   {
-    // 3 is taken by linked GitHub accounts.
+    version: 3,
+    name: 'linked GitHub accounts; review votes',
+    sql: (s) => `
+-- Tokens are sealed (AES-256-GCM under DEPLOYBOT_ENCRYPTION_KEY) before they are stored.
+CREATE TABLE ${s}.linked_accounts (
+  telegram_user_id bigint PRIMARY KEY,
+  github_login text NOT NULL,
+  github_user_id bigint NOT NULL,
+  token_sealed text NOT NULL,
+  token_expires_at bigint,
+  refresh_sealed text,
+  refresh_expires_at bigint,
+  linked_at bigint NOT NULL,
+  updated_at bigint NOT NULL
+);
+
+CREATE TABLE ${s}.review_votes (
+  run_id bigint NOT NULL,
+  telegram_user_id bigint NOT NULL,
+  github_login text NOT NULL,
+  decision text NOT NULL,
+  created_at bigint NOT NULL,
+  PRIMARY KEY (run_id, telegram_user_id)
+);
+CREATE UNIQUE INDEX review_votes_login ON ${s}.review_votes (run_id, lower(github_login));
+`,
+  },
+  {
     version: 4,
     name: 'cluster audit chain',
     sql: (s) => `

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import pg from 'pg';
 import type { AuditAnchor, AuditEntry } from '../core/audit-record.ts';
 import type { DeploymentPatch, DeploymentRecord, NewDeployment } from '../core/deployment.ts';
+import { accountStore, postgresDialect } from './account-store.ts';
 import { AUDIT_COLUMNS, auditEntryFromRow, auditEntryParams } from './audit-rows.ts';
 import { describePostgresUrl, type PostgresTarget } from './describe-postgres-url.ts';
 import { postgresMigrations } from './migrations.ts';
@@ -19,10 +20,13 @@ import {
 } from './rows.ts';
 import type {
   AcquireLockResult,
+  ClaimVoteResult,
   Confirmation,
   ConsumeResult,
   DeploymentFilter,
   EnvironmentLock,
+  LinkedAccount,
+  ReviewVote,
   Store,
 } from './store.ts';
 import { StoreError } from './store.ts';
@@ -97,12 +101,17 @@ class PostgresStore implements Store {
   readonly #s: string;
   readonly #target: PostgresTarget;
   #closed = false;
+  readonly #accounts: ReturnType<typeof accountStore>;
 
   constructor(pool: pg.Pool, schema: string, target: PostgresTarget) {
     this.#pool = pool;
     this.#schema = schema;
     this.#s = `"${schema}"`;
     this.#target = target;
+    this.#accounts = accountStore(
+      (what, sql, params) => this.#query(what, sql, params),
+      postgresDialect(this.#s),
+    );
   }
 
   #error(what: string, error: unknown): StoreError {
@@ -474,5 +483,30 @@ class PostgresStore implements Store {
     } finally {
       client.release();
     }
+  }
+
+  // Linked accounts and review votes: one implementation for both drivers (account-store.ts).
+  saveLinkedAccount(account: LinkedAccount): Promise<void> {
+    return this.#accounts.saveLinkedAccount(account);
+  }
+
+  getLinkedAccount(telegramUserId: number): Promise<LinkedAccount | null> {
+    return this.#accounts.getLinkedAccount(telegramUserId);
+  }
+
+  deleteLinkedAccount(telegramUserId: number): Promise<LinkedAccount | null> {
+    return this.#accounts.deleteLinkedAccount(telegramUserId);
+  }
+
+  claimReviewVote(vote: ReviewVote): Promise<ClaimVoteResult> {
+    return this.#accounts.claimReviewVote(vote);
+  }
+
+  releaseReviewVote(runId: number, telegramUserId: number): Promise<void> {
+    return this.#accounts.releaseReviewVote(runId, telegramUserId);
+  }
+
+  listReviewVotes(runId: number): Promise<ReviewVote[]> {
+    return this.#accounts.listReviewVotes(runId);
   }
 }

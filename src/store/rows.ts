@@ -152,8 +152,11 @@ function corrupt(table: string, row: Row, what: string): StoreError {
   return new StoreError('corrupt', `${table} row ${typeof key === 'string' ? key : '?'}: ${what}`);
 }
 
-/** Reads an integer column (drivers return bigint columns as strings or bigints). */
-function int(table: string, row: Row, column: string): number {
+/**
+ * Reads an integer column (drivers return bigint columns as strings or bigints).
+ * @throws {StoreError} code `corrupt`.
+ */
+export function int(table: string, row: Row, column: string): number {
   const raw = row[column];
   const value =
     typeof raw === 'string' && /^-?\d+$/.test(raw)
@@ -167,17 +170,20 @@ function int(table: string, row: Row, column: string): number {
   return value;
 }
 
-function intOrNull(table: string, row: Row, column: string): number | null {
+/** Like {@link int} for a nullable column. */
+export function intOrNull(table: string, row: Row, column: string): number | null {
   return row[column] === null ? null : int(table, row, column);
 }
 
-function text(table: string, row: Row, column: string): string {
+/** Reads a text column. @throws {StoreError} code `corrupt`. */
+export function text(table: string, row: Row, column: string): string {
   const value = row[column];
   if (typeof value !== 'string') throw corrupt(table, row, `column ${column} is not text`);
   return value;
 }
 
-function textOrNull(table: string, row: Row, column: string): string | null {
+/** Like {@link text} for a nullable column. */
+export function textOrNull(table: string, row: Row, column: string): string | null {
   return row[column] === null ? null : text(table, row, column);
 }
 

@@ -1,6 +1,7 @@
 import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';
 import type { AuditAnchor, AuditEntry } from '../core/audit-record.ts';
 import type { DeploymentPatch, DeploymentRecord, NewDeployment } from '../core/deployment.ts';
+import { accountStore, SQLITE_DIALECT } from './account-store.ts';
 import { AUDIT_COLUMNS, auditEntryFromRow, auditEntryParams } from './audit-rows.ts';
 import { SQLITE_MIGRATIONS } from './migrations.ts';
 import {
@@ -17,10 +18,13 @@ import {
 } from './rows.ts';
 import type {
   AcquireLockResult,
+  ClaimVoteResult,
   Confirmation,
   ConsumeResult,
   DeploymentFilter,
   EnvironmentLock,
+  LinkedAccount,
+  ReviewVote,
   Store,
 } from './store.ts';
 import { StoreError } from './store.ts';
@@ -82,9 +86,14 @@ class SqliteStore implements Store {
   readonly #db: DatabaseSync;
   readonly #statements = new Map<string, StatementSync>();
   #closed = false;
+  readonly #accounts: ReturnType<typeof accountStore>;
 
   constructor(db: DatabaseSync) {
     this.#db = db;
+    this.#accounts = accountStore(
+      async (what, sql, params) => this.#guard(what, () => this.#all(sql, ...params)),
+      SQLITE_DIALECT,
+    );
   }
 
   /** Runs `fn`, turning driver errors into StoreError; caller errors (RangeError) pass through. */
@@ -456,5 +465,30 @@ class SqliteStore implements Store {
       ),
     );
     return rows.map(auditEntryFromRow);
+  }
+
+  // Linked accounts and review votes: one implementation for both drivers (account-store.ts).
+  saveLinkedAccount(account: LinkedAccount): Promise<void> {
+    return this.#accounts.saveLinkedAccount(account);
+  }
+
+  getLinkedAccount(telegramUserId: number): Promise<LinkedAccount | null> {
+    return this.#accounts.getLinkedAccount(telegramUserId);
+  }
+
+  deleteLinkedAccount(telegramUserId: number): Promise<LinkedAccount | null> {
+    return this.#accounts.deleteLinkedAccount(telegramUserId);
+  }
+
+  claimReviewVote(vote: ReviewVote): Promise<ClaimVoteResult> {
+    return this.#accounts.claimReviewVote(vote);
+  }
+
+  releaseReviewVote(runId: number, telegramUserId: number): Promise<void> {
+    return this.#accounts.releaseReviewVote(runId, telegramUserId);
+  }
+
+  listReviewVotes(runId: number): Promise<ReviewVote[]> {
+    return this.#accounts.listReviewVotes(runId);
   }
 }

@@ -39,6 +39,41 @@ export type EnvironmentLock = {
 
 export type AcquireLockResult = { ok: true; lock: EnvironmentLock } | { ok: false; held: EnvironmentLock };
 
+/**
+ * A Telegram user's linked GitHub account (`/link`). The tokens are sealed (AES-256-GCM) by the
+ * caller before they reach the store: the store never sees a token in the clear.
+ */
+export type LinkedAccount = {
+  telegramUserId: number;
+  githubLogin: string;
+  githubUserId: number;
+  /** The user access token, sealed. */
+  tokenSealed: string;
+  /** When the token expires (ms); null when it does not (an OAuth App token). */
+  tokenExpiresAt: number | null;
+  /** The refresh token, sealed; null when GitHub gave none. */
+  refreshSealed: string | null;
+  /** When the refresh token expires (ms); null when unknown or none. */
+  refreshExpiresAt: number | null;
+  linkedAt: number;
+  updatedAt: number;
+};
+
+/**
+ * A reviewer's press of Approve or Reject on a run waiting for its environment's reviewers. At most
+ * one per (run, Telegram user) and one per (run, GitHub login, case-insensitively).
+ */
+export type ReviewVote = {
+  runId: number;
+  telegramUserId: number;
+  githubLogin: string;
+  decision: 'approved' | 'rejected';
+  createdAt: number;
+};
+
+/** A vote claimed, or the vote already held by that Telegram user or that GitHub login. */
+export type ClaimVoteResult = { ok: true } | { ok: false; existing: ReviewVote };
+
 export type DeploymentFilter = {
   /** Only these states. */
   states?: readonly DeploymentState[];
@@ -136,6 +171,22 @@ export type Store = {
   appendAuditEntry(build: (previousHash: string | null) => AuditEntry): Promise<AuditEntry>;
   /** Entries after position `after` (0: from the start), oldest first, at most `limit`. */
   listAuditEntries(after: number, limit: number): Promise<AuditEntry[]>;
+
+  /** Creates or replaces the Telegram user's linked account (a new `/link`, a refreshed token). */
+  saveLinkedAccount(account: LinkedAccount): Promise<void>;
+  getLinkedAccount(telegramUserId: number): Promise<LinkedAccount | null>;
+  /** Removes the link; returns the one removed, if there was one. */
+  deleteLinkedAccount(telegramUserId: number): Promise<LinkedAccount | null>;
+
+  /**
+   * Atomically records a vote unless the same Telegram user or the same GitHub login already voted
+   * on the run (then returns that vote): a double tap, or two presses at once, count once.
+   */
+  claimReviewVote(vote: ReviewVote): Promise<ClaimVoteResult>;
+  /** Takes back a vote (GitHub refused it, so it must not count). */
+  releaseReviewVote(runId: number, telegramUserId: number): Promise<void>;
+  /** The votes on a run, oldest first. */
+  listReviewVotes(runId: number): Promise<ReviewVote[]>;
 };
 
 /** Stable codes for StoreError. */

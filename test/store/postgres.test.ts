@@ -82,7 +82,9 @@ if (unreachable !== null) {
         'deliveries',
         'deployments',
         'leases',
+        'linked_accounts',
         'locks',
+        'review_votes',
         'schema_migrations',
       ]);
       const columns = await sql(
@@ -105,7 +107,7 @@ if (unreachable !== null) {
       await Promise.all(stores.map((s) => s.migrate()));
       await Promise.all(stores.map((s) => s.close()));
       const applied = await sql(`SELECT version FROM "${schema}".schema_migrations`);
-      expect(applied.rows.map((r) => r.version)).toEqual([1, 2, 4]);
+      expect(applied.rows.map((r) => r.version)).toEqual([1, 2, 3, 4]);
     });
 
     it('fails a migration as a whole, with code migration', async () => {

@@ -67,8 +67,35 @@ describe('SQLite store specifics', () => {
         .prepare('SELECT version FROM schema_migrations')
         .all()
         .map((r) => r.version),
-    ).toEqual([1, 2, 4]);
+    ).toEqual([1, 2, 3, 4]);
     raw.close();
+  });
+
+  it('adds migration 3 (linked accounts) to a database that already has 4, keeping its data', async () => {
+    const path = freshPath();
+    const store = await openSqliteStore(path);
+    await store.migrate();
+    await store.insertDeployment(deployment({ id: 'kept' }));
+    await store.close();
+    // A database made by a build that had the audit chain (4) but not yet linked accounts (3).
+    const raw = new DatabaseSync(path);
+    raw.exec(
+      'DROP TABLE linked_accounts; DROP TABLE review_votes; DELETE FROM schema_migrations WHERE version = 3',
+    );
+    raw.close();
+    const upgraded = await openSqliteStore(path);
+    await upgraded.migrate();
+    expect(await upgraded.getDeployment('kept')).not.toBeNull();
+    expect(
+      await upgraded.claimReviewVote({
+        runId: 1,
+        telegramUserId: 1,
+        githubLogin: 'x',
+        decision: 'approved',
+        createdAt: 1,
+      }),
+    ).toEqual({ ok: true });
+    await upgraded.close();
   });
 
   it('upgrades a database made by version 1: records without a message count as told, others stay owed', async () => {

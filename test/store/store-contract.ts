@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe } from 'vitest';
 import type { Store } from '../../src/store/store.ts';
+import { describeAccountsContract } from './store-contract-accounts.ts';
 import { describeClaimsContract } from './store-contract-claims.ts';
 import { describeDeploymentsContract } from './store-contract-deployments.ts';
 import { describeSharedStoreContract } from './store-contract-shared.ts';
@@ -60,5 +61,6 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
     describeDeploymentsContract(suite);
     describeClaimsContract(suite);
     describeSharedStoreContract(suite);
+    describeAccountsContract(suite);
   });
 }
