@@ -101,10 +101,7 @@ type FollowedSignal = {
  * abort-controller package (long polling), which `AbortSignal.any` refuses, so it is followed by its
  * event. `done()` stops following it (a long-lived signal must not collect listeners).
  */
-function timeLimited(
-  given: FollowedSignal | undefined,
-  ms: number,
-) {
+function timeLimited(given: FollowedSignal | undefined, ms: number) {
   const controller = new AbortController();
   const abort = () => controller.abort(new Error(`no answer from Telegram in ${ms / 1000} s`));
   const timer = setTimeout(abort, ms);

@@ -85,7 +85,11 @@ describe('start-up with a dependency down (issue #10)', () => {
     expect(down).toEqual({ status: 503, body: { ready: false, waiting_for: ['github'] } });
     expect(startMs).toBeLessThan(9_000);
     await harness.say(SAM, '/deploy staging');
-    await eventually(() => /run \d+/.test(harness.botMessages(SAM.id).at(-1)?.text ?? ''), 15_000, 'dispatched');
+    await eventually(
+      () => /run \d+/.test(harness.botMessages(SAM.id).at(-1)?.text ?? ''),
+      15_000,
+      'dispatched',
+    );
   }, 90_000);
 });
 
