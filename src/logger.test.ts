@@ -96,4 +96,20 @@ describe('redactSecrets', () => {
   it('does not re-redact inside its own replacement', () => {
     expect(redactSecrets('token red', ['red', 'token'])).toBe('[redacted] [redacted]');
   });
+
+  it("censors linked accounts' tokens by key and by shape, though the logger never knew them", () => {
+    const out = memory();
+    const logger = createLogger({ level: 'info', secrets: [], destination: out.stream });
+    const user = 'ghu_16C7e42F292c6912E7710c838347Ae178B4a';
+    const refresh = 'ghr_1B4a2e77838347a7E420ce178F2E7c6912E169246c34E1ccbF66C46812d16D5B1A9Dc86A1498';
+    logger.info(
+      { account: { accessToken: 'opaque-1', refreshToken: 'opaque-2', deviceCode: 'opaque-3' } },
+      'linked',
+    );
+    logger.warn({ err: new Error(`GitHub refused ${user} (refresh ${refresh})`) }, `token ${user}`);
+    const text = out.lines().join('\n');
+    for (const secret of [user, refresh, 'opaque-1', 'opaque-2', 'opaque-3'])
+      expect(text).not.toContain(secret);
+    for (const line of out.lines()) expect(() => JSON.parse(line)).not.toThrow();
+  });
 });

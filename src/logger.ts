@@ -21,7 +21,31 @@ const REDACT_PATHS = [
   'req.headers.cookie',
   'req.headers["x-telegram-bot-api-secret-token"]',
   'headers["x-telegram-bot-api-secret-token"]',
+  // Linked GitHub accounts: user tokens, refresh tokens, device codes, and their sealed forms.
+  'accessToken',
+  'access_token',
+  'refreshToken',
+  'refresh_token',
+  'deviceCode',
+  'device_code',
+  'tokenSealed',
+  'refreshSealed',
+  '*.accessToken',
+  '*.access_token',
+  '*.refreshToken',
+  '*.refresh_token',
+  '*.deviceCode',
+  '*.device_code',
+  '*.tokenSealed',
+  '*.refreshSealed',
 ];
+
+/**
+ * GitHub's token formats (user-to-server `ghu_`, refresh `ghr_`, OAuth `gho_`, classic `ghp_`,
+ * installation `ghs_`, fine-grained `github_pat_`): tokens of linked accounts are not known when the
+ * logger is made, so their shape is censored wherever it appears.
+ */
+const GITHUB_TOKEN_SHAPE = /\b(?:gh[oprsu]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,})/g;
 
 /**
  * A matcher for every form a secret can take in output: as is, and JSON-escaped (a PEM key's
@@ -48,7 +72,7 @@ function secretPattern(secrets: readonly string[]): RegExp | null {
  */
 export function redactSecrets(text: string, secrets: readonly string[]): string {
   const pattern = secretPattern(secrets);
-  return pattern ? text.replace(pattern, CENSOR) : text;
+  return (pattern ? text.replace(pattern, CENSOR) : text).replace(GITHUB_TOKEN_SHAPE, CENSOR);
 }
 
 export type LoggerSettings = {
@@ -61,14 +85,18 @@ export type LoggerSettings = {
 
 /**
  * A pino logger that censors known credential keys and, as a last line of defence, every
- * occurrence of any of `secrets` anywhere in the final line (messages, stacks, URLs).
+ * occurrence of any of `secrets`, and anything shaped like a GitHub token, anywhere in the final line
+ * (messages, stacks, URLs).
  */
 export function createLogger(settings: LoggerSettings): Logger {
   const pattern = secretPattern(settings.secrets);
   const options: LoggerOptions = {
     level: settings.level,
     redact: { paths: REDACT_PATHS, censor: CENSOR },
-    hooks: pattern ? { streamWrite: (line) => line.replace(pattern, CENSOR) } : {},
+    hooks: {
+      streamWrite: (line) =>
+        (pattern ? line.replace(pattern, CENSOR) : line).replace(GITHUB_TOKEN_SHAPE, CENSOR),
+    },
   };
   return settings.destination ? pino(options, settings.destination) : pino(options);
 }

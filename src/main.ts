@@ -11,7 +11,7 @@ import {
   connectDependencies,
   type Dependencies,
 } from './deploy/connect-dependencies.ts';
-import type { DeployDeps } from './deploy/deploy-deps.ts';
+import type { AccountsDeps, DeployDeps } from './deploy/deploy-deps.ts';
 import { createFollowUps } from './deploy/follow-ups.ts';
 import { handleDelivery } from './deploy/handle-delivery.ts';
 import { type LeasedTimer, startLeasedTimer } from './deploy/leased-timer.ts';
@@ -81,6 +81,7 @@ export async function startService(config: Readonly<Config>, options: ServiceOpt
   });
   const repo = { owner: config.github.owner, repo: config.github.repo };
   const callbackKey = deriveCallbackKey(config.telegram.token);
+  const linking = new AbortController();
   const bot = createBotClient({
     token: config.telegram.token,
     apiRoot: config.telegram.apiRoot,
@@ -93,7 +94,7 @@ export async function startService(config: Readonly<Config>, options: ServiceOpt
     ...options.outbox,
     render: (record) => ({
       text: renderDeployment(record, now()),
-      markup: deploymentKeyboard(callbackKey, record),
+      markup: deploymentKeyboard(callbackKey, record, { review: config.accounts !== null }),
     }),
     onError: (error, context) => log.warn({ err: error, ...context }, 'telegram delivery failed'),
   });
@@ -113,6 +114,7 @@ export async function startService(config: Readonly<Config>, options: ServiceOpt
       log.warn({ err: error, what }, 'follow-up failed; reconciliation will retry'),
     ),
     confirmTtlMs: options.confirmTtlMs ?? 5 * 60_000,
+    accounts: accountsDeps(config, linking.signal),
   };
   installHandlers(bot, { deploy: deps, outbox, callbackKey }, (error, update) =>
     log.error({ err: error, update_id: update.update_id }, 'update handler failed'),
@@ -145,6 +147,7 @@ export async function startService(config: Readonly<Config>, options: ServiceOpt
     remindLocksNow: () => timers.reminders.runNow(),
     refused: dependencies.refused,
     close: async () => {
+      linking.abort();
       dependencies.stop();
       timers.reconciler.stop();
       timers.reminders.stop();
@@ -156,6 +159,12 @@ export async function startService(config: Readonly<Config>, options: ServiceOpt
       await store.close();
     },
   };
+}
+
+/** Linking GitHub accounts, when GITHUB_OAUTH_CLIENT_ID is set: the sealing key, and a signal that stops device flows at shutdown. */
+function accountsDeps(config: Readonly<Config>, signal: AbortSignal): AccountsDeps | undefined {
+  if (!config.accounts) return undefined;
+  return { key: Buffer.from(config.accounts.encryptionKey, 'hex'), signal };
 }
 
 /**

@@ -84,3 +84,11 @@ export function runIdOfReviewId(id: string): number | null {
   const runId = Number(digits);
   return Number.isSafeInteger(runId) ? runId : null;
 }
+
+/**
+ * Whether a payload claims to be an Approve or Reject button (by its letter, not yet verified): the
+ * Telegram adapter routes it to the review use case, which checks the tag like any other press.
+ */
+export function isReviewCallback(data: string): boolean {
+  return data.startsWith(`${CALLBACK_ACTIONS.approve}:`) || data.startsWith(`${CALLBACK_ACTIONS.reject}:`);
+}

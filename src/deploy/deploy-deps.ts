@@ -57,6 +57,16 @@ export type DeployDeps = {
   confirmTtlMs: number;
   /** Probes an environment's health URL for /status; default `probeHealth` (GET, 1.5 s limit). */
   probeHealth?: (url: string) => Promise<HealthProbe>;
+  /** Linked GitHub accounts (`/link`, Approve / Reject); absent when GITHUB_OAUTH_CLIENT_ID is not set. */
+  accounts?: AccountsDeps;
+};
+
+/** What linking accounts and reviewing from Telegram need besides `config.accounts`. */
+export type AccountsDeps = {
+  /** DEPLOYBOT_ENCRYPTION_KEY's 32 bytes: seals the stored tokens. */
+  key: Buffer;
+  /** Aborts on shutdown: device flows still waiting for their user stop polling. */
+  signal: AbortSignal;
 };
 
 /** Audit helper: fills the fields that do not apply with null. */

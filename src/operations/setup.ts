@@ -134,9 +134,12 @@ export async function runSetup(config: Readonly<Config>): Promise<number> {
     return url;
   });
   await step('Telegram command menu', async () => {
-    await api.setMyCommands(menu(['staging']), { scope: { type: 'default' } });
+    const accounts = config.accounts !== null;
+    await api.setMyCommands(menu(['staging'], accounts), { scope: { type: 'default' } });
     for (const id of config.access.adminIds) {
-      await api.setMyCommands(menu(rolesOf(id, config.access)), { scope: { type: 'chat', chat_id: id } });
+      await api.setMyCommands(menu(rolesOf(id, config.access), accounts), {
+        scope: { type: 'chat', chat_id: id },
+      });
     }
     return `default menu + ${config.access.adminIds.length} admin menu(s)`;
   });
@@ -178,6 +181,6 @@ export async function runSetup(config: Readonly<Config>): Promise<number> {
   return failed === 0 ? 0 : 1;
 }
 
-function menu(roles: Parameters<typeof commandsFor>[0]) {
-  return commandsFor(roles).map((c) => ({ command: c.name, description: c.description }));
+function menu(roles: Parameters<typeof commandsFor>[0], accounts: boolean) {
+  return commandsFor(roles, { accounts }).map((c) => ({ command: c.name, description: c.description }));
 }

@@ -28,4 +28,17 @@ describe('COMMANDS', () => {
     ]);
     expect(commandsFor([]).map((c) => c.name)).toEqual(['whoami']);
   });
+
+  it('lists /link and /unlink only where linking GitHub accounts is set up', () => {
+    expect(commandsFor(['staging'], { accounts: true }).map((c) => c.name)).toEqual([
+      'help',
+      'whoami',
+      'deploy',
+      'status',
+      'history',
+      'link',
+      'unlink',
+    ]);
+    expect(commandsFor([], { accounts: true }).map((c) => c.name)).toEqual(['whoami', 'unlink']);
+  });
 });

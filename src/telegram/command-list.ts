@@ -1,7 +1,16 @@
 import type { Role } from '../core/roles.ts';
 
-/** A command as /help and Telegram's command menu show it. `role: null` means anyone may run it. */
-export type CommandSpec = { name: string; args: string; description: string; role: Role | null };
+/**
+ * A command as /help and Telegram's command menu show it. `role: null` means anyone may run it.
+ * `accounts`: listed only where linking GitHub accounts is set up (GITHUB_OAUTH_CLIENT_ID).
+ */
+export type CommandSpec = {
+  name: string;
+  args: string;
+  description: string;
+  role: Role | null;
+  accounts?: boolean;
+};
 
 /** The commands the bot answers, in the order /help lists them. */
 export const COMMANDS: readonly CommandSpec[] = [
@@ -39,9 +48,19 @@ export const COMMANDS: readonly CommandSpec[] = [
   },
   { name: 'unlock', args: '<env>', description: 'Lift a lock', role: 'admin' },
   { name: 'cancel', args: '<env>', description: 'Cancel the run in flight', role: 'admin' },
+  {
+    name: 'link',
+    args: '',
+    description: 'Link your GitHub account, to approve waiting runs from here (private chat)',
+    role: 'staging',
+    accounts: true,
+  },
+  { name: 'unlink', args: '', description: 'Forget your linked GitHub account', role: null, accounts: true },
 ];
 
-/** The commands a user with these roles may run. */
-export function commandsFor(roles: readonly Role[]): CommandSpec[] {
-  return COMMANDS.filter((c) => c.role === null || roles.includes(c.role));
+/** The commands a user with these roles may run (`accounts`: linking GitHub accounts is set up). */
+export function commandsFor(roles: readonly Role[], options: { accounts?: boolean } = {}): CommandSpec[] {
+  return COMMANDS.filter(
+    (c) => (c.role === null || roles.includes(c.role)) && (!c.accounts || options.accounts === true),
+  );
 }

@@ -2,6 +2,7 @@ import { autoRetry } from '@grammyjs/auto-retry';
 import { Bot, type BotError, type Composer, type Context, GrammyError, HttpError } from 'grammy';
 import type { Update } from 'grammy/types';
 import { AuditError } from '../audit/audit-entry.ts';
+import { isReviewCallback } from '../core/callback-data.ts';
 import { rolesOf } from '../core/roles.ts';
 import { auditAs } from '../deploy/deploy-deps.ts';
 import { pressButton } from '../deploy/press-button.ts';
@@ -12,12 +13,15 @@ import { type CommandHandler, commandInput } from './commands/command-input.ts';
 import { deployCommand } from './commands/deploy-command.ts';
 import { helpCommand } from './commands/help-command.ts';
 import { historyCommand } from './commands/history-command.ts';
+import { linkCommand } from './commands/link-command.ts';
 import { lockCommand } from './commands/lock-command.ts';
 import { rollbackCommand } from './commands/rollback-command.ts';
 import { statusCommand } from './commands/status-command.ts';
+import { unlinkCommand } from './commands/unlink-command.ts';
 import { unlockCommand } from './commands/unlock-command.ts';
 import { whoamiCommand } from './commands/whoami-command.ts';
 import { pressReply } from './press-reply.ts';
+import { onReviewButton } from './review-press.ts';
 
 export type CreateBotOptions = {
   token: string;
@@ -26,7 +30,7 @@ export type CreateBotOptions = {
   onApiError?: (method: string, code: number | string) => void;
 };
 
-/** Commands that need a role; /whoami is for anyone. Strangers get one short denial instead. */
+/** Commands that need a role; /whoami and /unlink are for anyone. Strangers get one short denial instead. */
 const ROLE_COMMANDS: Record<string, CommandHandler> = {
   start: helpCommand,
   help: helpCommand,
@@ -37,6 +41,7 @@ const ROLE_COMMANDS: Record<string, CommandHandler> = {
   lock: lockCommand,
   unlock: unlockCommand,
   cancel: cancelCommand,
+  link: linkCommand,
 };
 
 /** What a user reads when a handler failed on the bot's side. */
@@ -153,13 +158,17 @@ export function installHandlers(
   const guarded: Composer<Context> = bot.errorBoundary(replyOnError);
 
   guarded.command('whoami', (ctx) => run(ctx, whoamiCommand, deps));
+  // Anyone may forget their own link, also after their role was taken away.
+  guarded.command('unlink', (ctx) => run(ctx, unlinkCommand, deps));
   for (const [name, handler] of Object.entries(ROLE_COMMANDS)) {
     guarded.command(name, async (ctx) => {
       if (ctx.from && rolesOf(ctx.from.id, config.access).length === 0) await denyStranger(ctx, deps, name);
       else await run(ctx, handler, deps);
     });
   }
-  guarded.on('callback_query:data', (ctx) => onButton(ctx, deps));
+  guarded.on('callback_query:data', (ctx) =>
+    isReviewCallback(ctx.callbackQuery.data) ? onReviewButton(ctx, deps) : onButton(ctx, deps),
+  );
   guarded.on('message:text', async (ctx) => {
     const text = ctx.message.text;
     // A message without a sender (Telegram marks some service and anonymous messages so) gets no answer.

@@ -1,5 +1,5 @@
 import type { InlineKeyboardMarkup } from 'grammy/types';
-import { encodeCallback } from '../core/callback-data.ts';
+import { encodeCallback, reviewCallbackId } from '../core/callback-data.ts';
 import type { DeploymentRecord } from '../core/deployment.ts';
 
 /** Confirm / Cancel for a pending request; the labels say what each does (`/cancel` keeps a run with its second button). */
@@ -25,12 +25,23 @@ export function cancelRunKeyboard(key: Buffer, confirmationId: string): InlineKe
   return confirmKeyboard(key, confirmationId, 'Cancel the run', '↩️ Keep it running', '⛔');
 }
 
+/** What a deployment message may offer besides its state's own buttons. */
+export type KeyboardOptions = {
+  /** Approve / Reject while the run waits for its environment's reviewers (linking is set up). */
+  review?: boolean;
+};
+
 /**
  * The buttons a deployment message carries in its current state: Confirm / Cancel while it waits
- * for confirmation, a link to the run once there is one, none otherwise (an edit without
+ * for confirmation, Approve / Reject (with `review`) while the run waits for its reviewers and GitHub
+ * has recorded no review yet, a link to the run once there is one, none otherwise (an edit without
  * reply_markup removes the keyboard, which is what Telegram does).
  */
-export function deploymentKeyboard(key: Buffer, record: DeploymentRecord): InlineKeyboardMarkup | undefined {
+export function deploymentKeyboard(
+  key: Buffer,
+  record: DeploymentRecord,
+  options: KeyboardOptions = {},
+): InlineKeyboardMarkup | undefined {
   if (record.state === 'requested' && record.detail.confirmationId) {
     return confirmKeyboard(
       key,
@@ -38,8 +49,23 @@ export function deploymentKeyboard(key: Buffer, record: DeploymentRecord): Inlin
       record.action === 'rollback' ? 'Roll back' : 'Deploy',
     );
   }
-  if (record.runUrl && /^https?:\/\//.test(record.runUrl)) {
-    return { inline_keyboard: [[{ text: '🔗 Open run on GitHub', url: record.runUrl }]] };
+  const runLink =
+    record.runUrl && /^https?:\/\//.test(record.runUrl)
+      ? [{ text: '🔗 Open run on GitHub', url: record.runUrl }]
+      : null;
+  const reviewable =
+    options.review === true &&
+    record.state === 'waiting_approval' &&
+    record.runId !== null &&
+    record.finishedAt === null &&
+    !record.detail.review?.recorded;
+  if (reviewable && record.runId !== null) {
+    const id = reviewCallbackId(record.runId);
+    const buttons = [
+      { text: '✅ Approve', callback_data: encodeCallback(key, 'approve', id) },
+      { text: '⛔ Reject', callback_data: encodeCallback(key, 'reject', id) },
+    ];
+    return { inline_keyboard: runLink ? [buttons, runLink] : [buttons] };
   }
-  return undefined;
+  return runLink ? { inline_keyboard: [runLink] } : undefined;
 }

@@ -85,6 +85,7 @@ function renderAt(d: DeploymentRecord, now: number, level: Detail): string {
       : '';
     lines.push(`Reviewers ${who} · ${link(d.detail.approval.url ?? d.runUrl, 'review')}`.replace('  ', ' '));
   }
+  lines.push(...reviewLines(d));
   if (d.detail.note) lines.push(escapeHtml(d.detail.note));
   const jobs = d.detail.jobs;
   if (jobs.length > 0 && level.maxSteps >= 0) {
@@ -107,6 +108,19 @@ function renderAt(d: DeploymentRecord, now: number, level: Detail): string {
     lines.push(footer.join(' · '));
   }
   return lines.join('\n');
+}
+
+/** Reviews from Telegram: what GitHub recorded, or while the run waits, the approvals counted so far. */
+function reviewLines(d: DeploymentRecord): string[] {
+  const review = d.detail.review;
+  if (!review) return [];
+  if (review.recorded) {
+    const verb = review.recorded.state === 'approved' ? '✅ Approved' : '⛔ Rejected';
+    return [`${verb} on GitHub by <b>${escapeHtml(review.recorded.login)}</b> (from Telegram)`];
+  }
+  if (d.state !== 'waiting_approval' || review.approvals.length === 0) return [];
+  const who = review.approvals.map(escapeHtml).join(', ');
+  return [`Approvals in Telegram: ${who} (${review.approvals.length} of ${review.required})`];
 }
 
 /** How the commit compares with what the environment runs now. */

@@ -7,7 +7,7 @@ import type { CommandHandler } from './command-input.ts';
 export const helpCommand: CommandHandler = async ({ actor, chatId }, deps) => {
   const { config } = deps.deploy;
   const roles = rolesOf(actor.id, config.access);
-  const lines = commandsFor(roles).map(
+  const lines = commandsFor(roles, { accounts: config.accounts !== null }).map(
     (c) => `/${c.name}${c.args ? ` ${escapeHtml(c.args)}` : ''} — ${escapeHtml(c.description)}`,
   );
   const envs = config.environments.filter((e) => hasRole(actor.id, e.role, config.access));
