@@ -1,0 +1,59 @@
+import { performance } from 'node:perf_hooks';
+import type { Person } from '../../test/fakes/telegram-updates.ts';
+import { startBot, startFakes } from '../lib/bot.ts';
+import { type Distribution, distribution, round, sleep } from '../lib/stats.ts';
+import { telegramClient } from '../lib/telegram-client.ts';
+import type { Context } from './context.ts';
+
+export type ConfirmResult = {
+  /** Confirm pressed (the callback update POSTed) → the fake GitHub received the dispatch, ms. */
+  pressToDispatch: Distribution;
+  /** The first press after the start (cold code paths), ms; not in the distribution. */
+  firstPressMs: number;
+};
+
+/**
+ * Confirm → dispatch: one environment per sample (a deployment in flight holds its environment), each
+ * `/deploy` answered with Confirm / Cancel, then Confirm pressed; timed from the callback update
+ * leaving the benchmark to the fake GitHub receiving `POST …/dispatches` (GitHub's own time excluded).
+ * Presses are at least 1.1 s apart: the GitHub client sends at most one write a second (Octokit's
+ * throttling, against GitHub's secondary rate limits), and a press right after another waits for it.
+ */
+export async function confirm(ctx: Context): Promise<ConfirmResult> {
+  const samples = ctx.quick ? 10 : 40;
+  const names = Array.from({ length: samples + 1 }, (_, i) => `c${i}`);
+  const yaml = `environments:\n${names.map((n) => `  ${n}: { branch: main, role: admin, confirm: true }`).join('\n')}\n`;
+  // One admin (and so one private chat) per sample: each chat's messages are paced at about one a
+  // second, which is not what is measured here.
+  const admins: Person[] = names.map((_, i) => ({ id: 7_000 + i, first_name: `Admin${i}` }));
+  const fakes = await startFakes();
+  const bot = await startBot(fakes, {
+    core: ctx.serverCore,
+    environments: yaml,
+    env: { ADMIN_TELEGRAM_IDS: admins.map((a) => a.id).join(',') },
+  });
+  const tg = telegramClient(fakes, bot);
+  const times: number[] = [];
+  let lastDispatch = 0;
+  try {
+    for (const [i, environment] of names.entries()) {
+      const admin = admins[i] as Person;
+      const message = await tg.deploy(admin, environment);
+      const data = tg.buttonData(message, 'Deploy');
+      await sleep(lastDispatch + 1100 - performance.now());
+      const dispatched = fakes.github.waitForRun((run) => run.inputs.environment === environment, 15_000);
+      const t0 = performance.now();
+      const press = tg.press(admin, message.message_id, data);
+      await dispatched;
+      lastDispatch = performance.now();
+      times.push(lastDispatch - t0);
+      await press;
+    }
+  } finally {
+    await bot.stop();
+    await fakes.close();
+  }
+  const [first = Number.NaN, ...rest] = times;
+  ctx.log(`  confirm → dispatch: first ${first.toFixed(1)} ms, then p50/p99 of ${rest.length}`);
+  return { pressToDispatch: distribution(rest, 2), firstPressMs: round(first, 2) };
+}

@@ -1,0 +1,10 @@
+/** What every section of the benchmark is given. */
+export type Context = {
+  /** A short run (`--quick`): fewer repetitions and samples, shorter loads. */
+  quick: boolean;
+  /** Repetitions of the ingest comparison (`--reps N`); default 3, 1 when quick. */
+  reps: number | null;
+  /** The core the servers are pinned to, or null when pinning is not possible. */
+  serverCore: number | null;
+  log: (line: string) => void;
+};
