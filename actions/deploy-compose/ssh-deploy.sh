@@ -1,20 +1,26 @@
 #!/usr/bin/env bash
-# Asks an environment's host to deploy an image (or roll back) over SSH, with the host key pinned.
+# Asks an environment's host to deploy an image (or move a canary, or roll back) over SSH, with
+# the host key pinned.
 #
 # The deploy key is restricted on the host to one forced command, deploybot-ssh-gate, which runs
-# the host's installed deploy.sh / rollback.sh (root-owned, from Terraform's user data) and
-# nothing else: this script sends only `deploy <environment> <image@sha256:digest>`,
-# `rollback <environment>` or `state <environment>`. Nothing is copied to the host, and the host
-# takes its paths and health settings from its own configuration, not from here.
+# the host's installed deploy.sh / canary.sh / rollback.sh (root-owned, from Terraform's user data)
+# and nothing else: this script sends only `deploy <environment> <image@sha256:digest> [strategy]`,
+# `canary <environment> <image> <weight>`, `rollback <environment> [<image>]` or
+# `state <environment>`. Nothing is copied to the host, and the host takes its paths, ports, health
+# and canary settings from its own configuration, not from here.
 #
 # Env: DEPLOY_HOST, DEPLOY_USER (deploy), DEPLOY_SSH_PORT (22), DEPLOY_SSH_KEY (the environment's
 #      private key), DEPLOY_SSH_KNOWN_HOSTS (the host's known_hosts line(s)),
-#      DEPLOY_COMMAND (deploy | rollback | state), DEPLOY_ENVIRONMENT, DEPLOY_IMAGE (deploy only:
-#      registry/repository@sha256:<64 hex>; a tag is refused with exit 2).
+#      DEPLOY_COMMAND (deploy | canary | rollback | state), DEPLOY_ENVIRONMENT, DEPLOY_IMAGE
+#      (registry/repository@sha256:<64 hex>; a tag is refused with exit 2: deploy and canary need
+#      it, rollback takes it to undo only that image), DEPLOY_STRATEGY (deploy: recreate, the
+#      default, is sent as before issue #15, without a word; blue-green and canary are named),
+#      DEPLOY_CANARY_WEIGHT (canary: 1-100).
 # Exit: the host's exit code (see scripts/deploy.sh; 2 also when the gate refused the request),
 #       2 for bad settings here, 255 when SSH itself fails (unreachable host, wrong key, host key
 #       mismatch).
-# Writes previous_image, result and exit_code to $GITHUB_OUTPUT when that is set.
+# Writes previous_image, result, exit_code and, for a canary step, weight, canary_requests,
+# canary_errors, stable_requests and stable_errors to $GITHUB_OUTPUT when that is set.
 set -euo pipefail
 
 fail() {
@@ -29,6 +35,8 @@ port="${DEPLOY_SSH_PORT:-22}"
 command="${DEPLOY_COMMAND:-deploy}"
 environment="${DEPLOY_ENVIRONMENT:-}"
 image="${DEPLOY_IMAGE:-}"
+strategy="${DEPLOY_STRATEGY:-recreate}"
+weight="${DEPLOY_CANARY_WEIGHT:-}"
 
 [[ "$host" =~ ^[A-Za-z0-9][A-Za-z0-9.-]{0,252}$|^[0-9A-Fa-f:]{2,39}$ ]] ||
   fail "DEPLOY_HOST must be a host name or IP address, got $(printf '%q' "$host")"
@@ -42,14 +50,34 @@ image="${DEPLOY_IMAGE:-}"
 
 # Every word is checked against a pattern without spaces or shell metacharacters; the host's
 # gate checks them again and splits the request on spaces, never evaluating it.
-case "$command" in
-deploy)
+check_image() {
   { [ "${#image}" -le 255 ] && [[ "$image" =~ $IMAGE_PATTERN ]]; } ||
     fail "refusing image $(printf '%q' "$image"): want registry/repository@sha256:<64 hex>, never a tag"
+}
+case "$command" in
+deploy)
+  check_image
   remote="deploy $environment $image"
+  case "$strategy" in
+  recreate) ;;
+  blue-green | canary) remote="$remote $strategy" ;;
+  *) fail "DEPLOY_STRATEGY must be recreate, blue-green or canary, got $(printf '%q' "$strategy")" ;;
+  esac
   ;;
-rollback | state) remote="$command $environment" ;;
-*) fail "DEPLOY_COMMAND must be deploy, rollback or state, got $(printf '%q' "$command")" ;;
+canary)
+  check_image
+  [[ "$weight" =~ ^([1-9][0-9]?|100)$ ]] || fail "DEPLOY_CANARY_WEIGHT must be 1-100, got $(printf '%q' "$weight")"
+  remote="canary $environment $image $weight"
+  ;;
+rollback)
+  remote="rollback $environment"
+  if [ -n "$image" ]; then
+    check_image
+    remote="$remote $image"
+  fi
+  ;;
+state) remote="state $environment" ;;
+*) fail "DEPLOY_COMMAND must be deploy, canary, rollback or state, got $(printf '%q' "$command")" ;;
 esac
 
 work="$(mktemp -d "${RUNNER_TEMP:-/tmp}/ssh-deploy.XXXXXX")"
@@ -75,13 +103,18 @@ ssh "${ssh_opts[@]}" "$user@$host" "$remote" </dev/null 2>&1 | tee "$work/log"
 code="${PIPESTATUS[0]}"
 set -e
 
-previous="$(sed -n 's/^previous_image=//p' "$work/log" | tail -n 1)"
-result="$(sed -n 's/^result=//p' "$work/log" | tail -n 1)"
+# The last value the host printed for a name (only characters an image, a result or a count has).
+last() { sed -n "s|^$1=\\([A-Za-z0-9._:/@-]*\\)\$|\\1|p" "$work/log" | tail -n 1; }
 if [ -n "${GITHUB_OUTPUT:-}" ]; then
   {
-    printf 'previous_image=%s\n' "$previous"
-    printf 'result=%s\n' "${result:-error}"
+    printf 'previous_image=%s\n' "$(last previous_image)"
+    printf 'result=%s\n' "$(last result | grep . || echo error)"
     printf 'exit_code=%s\n' "$code"
+    if [ "$command" = canary ]; then
+      for name in weight canary_requests canary_errors stable_requests stable_errors; do
+        printf '%s=%s\n' "$name" "$(last "$name")"
+      done
+    fi
   } >>"$GITHUB_OUTPUT"
 fi
 exit "$code"

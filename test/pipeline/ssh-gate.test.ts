@@ -36,6 +36,7 @@ const REPOSITORY = 'registry.example/shop/app';
 // A file that exists only if a request ran as a shell command (named before the tests are built).
 const canary = join(tmpdir(), `deploybot-gate-pwned-${process.pid}`);
 const DIGEST = `sha256:${'a'.repeat(64)}`;
+const OTHER = `sha256:${'b'.repeat(64)}`;
 
 describe.skipIf(reason !== null)('deploybot-ssh-gate on a real sshd', () => {
   let dir = '';
@@ -70,8 +71,23 @@ describe.skipIf(reason !== null)('deploybot-ssh-gate on a real sshd', () => {
       DEPLOY_PATH: appDir,
       LOG_FILE: join(dir, 'gate.log'),
     });
+    // A blue-green host of the same environment: two colours behind nginx (issue #15).
+    const colourApp = join(dir, 'colour-app');
+    mkdirSync(join(colourApp, '.deploy', 'staging'), { recursive: true });
+    writeFileSync(join(colourApp, '.deploy', 'staging', 'live'), 'green\n');
+    writeFileSync(join(colourApp, '.deploy', 'staging', 'green'), `${REPOSITORY}@${DIGEST}\n`);
+    writeFileSync(join(colourApp, '.deploy', 'staging', 'canary'), 'blue 25 1234\n');
+    writeFileSync(join(colourApp, '.deploy', 'staging', 'blue'), `${REPOSITORY}@${OTHER}\n`);
+    const colourConfig = writeGateConfig(join(dir, 'gate-colour.conf'), {
+      ENVIRONMENT: 'staging',
+      IMAGE_REPOSITORY: REPOSITORY,
+      DEPLOY_PATH: colourApp,
+      LOG_FILE: join(dir, 'gate.log'),
+      DEPLOY_STRATEGY: 'blue-green',
+    });
     ssh = await startSshServer(dir, {
       staging: (key) => authorizedKeyLine(key, config),
+      colour: (key) => authorizedKeyLine(key, colourConfig),
       bare: (key) => key,
     });
   }, 60_000);
@@ -95,8 +111,44 @@ describe.skipIf(reason !== null)('deploybot-ssh-gate on a real sshd', () => {
   it('allows state for its own environment', async () => {
     const run = await request('state staging');
     expect(run.code, run.output).toBe(0);
-    expect(run.output).toBe(`environment=staging\ncurrent=${REPOSITORY}@${DIGEST}\nprevious=\n`);
+    expect(run.output).toBe(
+      `environment=staging\nstrategy=recreate\ncurrent=${REPOSITORY}@${DIGEST}\nprevious=\n`,
+    );
     expect(gateLog()).toMatch(/ from=127\.0\.0\.1 allowed: state staging\n/);
+  });
+
+  it('a blue-green host says which colour is live, what each runs and its share of the requests', async () => {
+    const run = await request('state staging', 'colour');
+    expect(run.code, run.output).toBe(0);
+    expect(run.output).toBe(
+      [
+        'environment=staging',
+        'strategy=blue-green',
+        'current=',
+        'previous=',
+        'live=green',
+        `blue=${REPOSITORY}@${OTHER}`,
+        'blue_weight=25',
+        `green=${REPOSITORY}@${DIGEST}`,
+        'green_weight=75',
+        'canary=blue',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('a blue-green host refuses a deploy that names no strategy, or recreate (exit 2, logged)', async () => {
+    for (const command of [
+      `deploy staging ${REPOSITORY}@${DIGEST}`,
+      `deploy staging ${REPOSITORY}@${DIGEST} recreate`,
+    ]) {
+      const run = await request(command, 'colour');
+      expect(run.code, run.output).toBe(2);
+      expect(run.output).toContain(
+        'this host runs blue-green or canary deploys (two colours behind nginx), not recreate',
+      );
+    }
+    expect(gateLog()).toContain(`request=deploy\\ staging\\ ${REPOSITORY}@${DIGEST}\\ recreate`);
   });
 
   it('refuses a shell: no command, a pty, or a shell command', async () => {
@@ -114,10 +166,10 @@ describe.skipIf(reason !== null)('deploybot-ssh-gate on a real sshd', () => {
     }
     expect(existsSync(canary)).toBe(false);
     expect(gateLog()).toContain(
-      "refused: no command: this key runs deploy, rollback or state only (no shell); request=''",
+      "refused: no command: this key runs deploy, canary, rollback or state only (no shell); request=''",
     );
     expect(gateLog()).toContain(
-      'refused: unknown action: only deploy, rollback and state are allowed; request=bash\n',
+      'refused: unknown action: only deploy, canary, rollback and state are allowed; request=bash\n',
     );
   });
 
@@ -209,7 +261,26 @@ describe.skipIf(reason !== null)('deploybot-ssh-gate on a real sshd', () => {
     [`deploy staging evil.example/shop/app@${DIGEST}`, 'images come from registry.example/shop/app only'],
     [`deploy production ${REPOSITORY}@${DIGEST}`, 'this host deploys staging only, not production'],
     ['rollback production', 'this host deploys staging only, not production'],
-    [`deploy staging ${REPOSITORY}@${DIGEST} --privileged`, 'usage: deploy'],
+    [
+      `deploy staging ${REPOSITORY}@${DIGEST} --privileged`,
+      'the strategy must be recreate, blue-green or canary',
+    ],
+    [`deploy staging ${REPOSITORY}@${DIGEST} canary extra`, 'usage: deploy'],
+    // Issue #15: the strategies, the canary steps and the rollback of one image.
+    [`deploy staging ${REPOSITORY}@${DIGEST} rolling`, 'the strategy must be recreate, blue-green or canary'],
+    [
+      `deploy staging ${REPOSITORY}@${DIGEST} blue-green`,
+      'this host runs recreate; blue-green needs a host set up',
+    ],
+    [`canary staging ${REPOSITORY}@${DIGEST} 5`, 'this host runs recreate; a canary needs a host set up'],
+    [`canary staging ${REPOSITORY}@${DIGEST} 0`, 'the weight must be 1-100'],
+    [`canary staging ${REPOSITORY}@${DIGEST} 101`, 'the weight must be 1-100'],
+    [`canary staging ${REPOSITORY}@${DIGEST} 5 extra`, 'usage: canary'],
+    [`canary staging ${REPOSITORY}:latest 5`, 'a digest, never a tag'],
+    [`canary production ${REPOSITORY}@${DIGEST} 5`, 'this host deploys staging only, not production'],
+    [`rollback staging ${REPOSITORY}:latest`, 'a digest, never a tag'],
+    [`rollback staging evil.example/shop/app@${DIGEST}`, 'images come from registry.example/shop/app only'],
+    [`rollback staging ${REPOSITORY}@${DIGEST} extra`, 'usage: rollback'],
     ['state staging extra', 'usage: state'],
     ['DEPLOY_PATH=/ state staging', 'characters outside'],
     [`state ${'a'.repeat(400)}`, 'characters outside'],

@@ -152,13 +152,15 @@ export interface PushedImage {
 
 /**
  * Builds an image from scratch (static busybox only) that serves `/cgi-bin/health` on
- * 127.0.0.1:`port`, answering 200 with `body`, or 500 when `healthy` is false; pushes it.
+ * 127.0.0.1:`port` (or on $PORT when the container gets one, as a colour does), answering 200 with
+ * `body`, or 500 when `healthy` is false; pushes it. With `degradeWhen`, it answers 503 while that
+ * file exists in the container (a version that starts failing under way, for the canary tests).
  * @returns the pushed image, by digest and by tag.
  */
 export async function buildBusyboxImage(
   lab: ContainerLab,
   dir: string,
-  options: { name: string; tag: string; port: number; healthy: boolean; body: string },
+  options: { name: string; tag: string; port: number; healthy: boolean; body: string; degradeWhen?: string },
 ): Promise<PushedImage> {
   const root = join(dir, `rootfs-${options.tag}`);
   mkdirSync(join(root, 'bin'), { recursive: true });
@@ -166,9 +168,12 @@ export async function buildBusyboxImage(
   copyFileSync('/bin/busybox', join(root, 'bin', 'busybox'));
   symlinkSync('busybox', join(root, 'bin', 'sh'));
   const status = options.healthy ? '200 OK' : '500 Internal Server Error';
+  const degrade = options.degradeWhen
+    ? `if [ -e ${options.degradeWhen} ]; then printf 'HTTP/1.1 503 Service Unavailable\\r\\n\\r\\ndegraded\\n'; exit 0; fi\n`
+    : '';
   writeFileSync(
     join(root, 'www', 'cgi-bin', 'health'),
-    `#!/bin/sh\nprintf 'HTTP/1.1 ${status}\\r\\nContent-Type: text/plain\\r\\n\\r\\n${options.body}\\n'\n`,
+    `#!/bin/sh\n${degrade}printf 'HTTP/1.1 ${status}\\r\\nContent-Type: text/plain\\r\\n\\r\\n${options.body}\\n'\n`,
     { mode: 0o755 },
   );
   const tarball = join(dir, `rootfs-${options.tag}.tar`);
@@ -176,7 +181,7 @@ export async function buildBusyboxImage(
   const tagged = `${lab.registry}/${options.name}:${options.tag}`;
   // A shell as PID 1 that stops httpd on SIGTERM, as a well-behaved app does (PID 1 ignores
   // SIGTERM unless it handles it, and Compose would wait its full stop timeout).
-  const serve = `/bin/busybox httpd -f -p 127.0.0.1:${options.port} -h /www & pid=$!; trap 'kill $pid; exit 0' TERM; wait`;
+  const serve = `/bin/busybox httpd -f -p 127.0.0.1:\${PORT:-${options.port}} -h /www & pid=$!; trap 'kill $pid; exit 0' TERM; wait`;
   const cmd = JSON.stringify(['/bin/sh', '-c', serve]);
   await runChecked('podman', ['import', '--change', `CMD ${cmd}`, tarball, tagged], { env: lab.podmanEnv });
   const digestFile = join(dir, `digest-${options.tag}`);
