@@ -76,13 +76,13 @@ async function settle(
       return fail(
         deps,
         deployment,
-        `GitHub answered ${answered} to the dispatch and lists no run for it: nothing was deployed. Try again shortly.`,
+        `The dispatch got ${answered} from GitHub, and GitHub lists no run for it: nothing was deployed. Try again shortly.`,
         `no_run after ${answered}`,
         result,
       );
     case 'unconfirmed':
       return dispatched(deps, deployment, result, null, {
-        note: `GitHub answered ${answered} to the dispatch and could not be asked whether the run started. This message follows the run if it did; it is not dispatched again.`,
+        note: `The dispatch got ${answered} from GitHub, and GitHub could not be asked whether the run started. This message follows the run if it did; it is not dispatched again.`,
         outcome: `unconfirmed after ${answered}`,
       });
     default: {
@@ -144,7 +144,7 @@ async function setNote(deps: DeployDeps, id: string, note: string): Promise<void
 }
 
 function searchNote(failure: GitHubError): string {
-  return `GitHub answered ${describeFailures([failure])} to the dispatch; checking whether the run started before anything is sent again…`;
+  return `The dispatch got ${describeFailures([failure])} from GitHub; checking whether the run started before anything is sent again…`;
 }
 
 /** "502", "no answer", "502, then 502". */

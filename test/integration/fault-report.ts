@@ -63,7 +63,7 @@ export function journey(history: readonly string[]): string {
   for (const text of history) {
     const lines = text.split('\n');
     const state = lines.find((l) => /^\p{Extended_Pictographic}|^[⏳⏱⌛↩]/u.test(l.trim())) ?? '';
-    const note = lines.find((l) => /GitHub (answered|did not|asked|’s rate limit)/.test(l)) ?? '';
+    const note = lines.find((l) => /from GitHub|GitHub (answered|did not|asked|’s rate limit)/.test(l)) ?? '';
     const step = [state, note]
       .filter(Boolean)
       .map((l) => l.replace(/ · \d.*$| in \d+m? ?\d*s?$/, '').trim())
