@@ -21,10 +21,20 @@ import type { BindValue } from './store-params.ts';
 /** How a driver runs one statement: the rows it returns (`RETURNING` included). */
 export type StatementRunner = (what: string, sql: string, params: readonly BindValue[]) => Promise<Row[]>;
 
+/** The tables statements written once for both drivers address. */
+export type TableName =
+  | 'linked_accounts'
+  | 'review_votes'
+  | 'deliveries'
+  | 'locks'
+  | 'leases'
+  | 'audit_anchors'
+  | 'audit_entries';
+
 /** The few ways the two SQL dialects differ here. */
 export type Dialect = {
   /** A table name as the driver addresses it (`"public".linked_accounts` on PostgreSQL). */
-  table: (name: 'linked_accounts' | 'review_votes') => string;
+  table: (name: TableName) => string;
   /** The n-th (1-based) statement parameter. */
   param: (n: number) => string;
 };

@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import pg from 'pg';
-import type { AuditAnchor, AuditEntry } from '../core/audit-record.ts';
+import type { AuditEntry } from '../core/audit-record.ts';
 import type { DeploymentPatch, DeploymentRecord, NewDeployment } from '../core/deployment.ts';
-import { accountStore, postgresDialect } from './account-store.ts';
-import { AUDIT_COLUMNS, auditEntryFromRow, auditEntryParams } from './audit-rows.ts';
+import { postgresDialect } from './account-store.ts';
+import { AUDIT_COLUMNS, auditEntryParams } from './audit-rows.ts';
 import { describePostgresUrl, type PostgresTarget } from './describe-postgres-url.ts';
 import { postgresMigrations } from './migrations.ts';
 import {
@@ -14,23 +14,26 @@ import {
   lockFromRow,
   patchAssignments,
   type Row,
-  releasedLock,
   resolveLimit,
   storableText,
 } from './rows.ts';
+import { SqlStore } from './sql-store.ts';
 import type {
   AcquireLockResult,
-  ClaimVoteResult,
   Confirmation,
   ConsumeResult,
   DeploymentFilter,
   EnvironmentLock,
-  LinkedAccount,
-  ReviewVote,
   Store,
 } from './store.ts';
 import { StoreError } from './store.ts';
-import { confirmationParams, deploymentParams, LOCK_TAKEOVER, lockParams } from './store-params.ts';
+import {
+  type BindValue,
+  confirmationParams,
+  deploymentParams,
+  LOCK_TAKEOVER,
+  lockParams,
+} from './store-params.ts';
 
 /** Options of {@link openPostgresStore}. */
 export type PostgresStoreOptions = {
@@ -94,24 +97,24 @@ function advisoryKey(schema: string): string {
   return createHash('sha256').update(`deploybot:migrate:${schema}`).digest().readBigInt64BE(0).toString();
 }
 
-class PostgresStore implements Store {
+class PostgresStore extends SqlStore implements Store {
   readonly #pool: pg.Pool;
   readonly #schema: string;
   /** The schema, quoted for SQL. */
   readonly #s: string;
   readonly #target: PostgresTarget;
   #closed = false;
-  readonly #accounts: ReturnType<typeof accountStore>;
 
   constructor(pool: pg.Pool, schema: string, target: PostgresTarget) {
+    super(postgresDialect(`"${schema}"`));
     this.#pool = pool;
     this.#schema = schema;
     this.#s = `"${schema}"`;
     this.#target = target;
-    this.#accounts = accountStore(
-      (what, sql, params) => this.#query(what, sql, params),
-      postgresDialect(this.#s),
-    );
+  }
+
+  protected runStatement(what: string, sql: string, params: readonly BindValue[]): Promise<Row[]> {
+    return this.#query(what, sql, params);
   }
 
   #error(what: string, error: unknown): StoreError {
@@ -322,43 +325,6 @@ class PostgresStore implements Store {
     return consumeRefusal(row);
   }
 
-  async rememberDelivery(source: 'telegram' | 'github', key: string, now: number): Promise<boolean> {
-    const rows = await this.#query(
-      'remember delivery',
-      `INSERT INTO ${this.#s}.deliveries (source, key, seen_at) VALUES ($1, $2, $3)
-       ON CONFLICT DO NOTHING RETURNING 1`,
-      [source, storableText(key), checkInt('now', now)],
-    );
-    return rows.length === 1;
-  }
-
-  async forgetDeliveries(before: number): Promise<number> {
-    const rows = await this.#query(
-      'forget deliveries',
-      `DELETE FROM ${this.#s}.deliveries WHERE seen_at < $1 RETURNING 1`,
-      [checkInt('before', before)],
-    );
-    return rows.length;
-  }
-
-  async getLock(environment: string, now: number): Promise<EnvironmentLock | null> {
-    const row = await this.#one(
-      'get lock',
-      `SELECT * FROM ${this.#s}.locks WHERE environment = $1 AND expires_at > $2`,
-      [storableText(environment), checkInt('now', now)],
-    );
-    return row === undefined ? null : lockFromRow(row);
-  }
-
-  async listLocks(now: number): Promise<EnvironmentLock[]> {
-    const rows = await this.#query(
-      'list locks',
-      `SELECT * FROM ${this.#s}.locks WHERE expires_at > $1 ORDER BY environment`,
-      [checkInt('now', now)],
-    );
-    return rows.map(lockFromRow);
-  }
-
   async acquireLock(lock: EnvironmentLock, now: number): Promise<AcquireLockResult> {
     const params = lockParams(lock, now);
     const what = `acquire lock ${lock.environment}`;
@@ -383,59 +349,6 @@ class PostgresStore implements Store {
     throw new StoreError('unavailable', `lock ${lock.environment} keeps changing; gave up`);
   }
 
-  async releaseLock(environment: string, now: number): Promise<EnvironmentLock | null> {
-    checkInt('now', now);
-    const row = await this.#one(
-      'release lock',
-      `DELETE FROM ${this.#s}.locks WHERE environment = $1 RETURNING *`,
-      [storableText(environment)],
-    );
-    return releasedLock(row, now);
-  }
-
-  async markLockReminded(environment: string, createdAt: number, now: number): Promise<boolean> {
-    const rows = await this.#query(
-      'mark lock reminded',
-      `UPDATE ${this.#s}.locks SET reminded_at = $1
-       WHERE environment = $2 AND created_at = $3 AND reminded_at IS NULL RETURNING 1`,
-      [checkInt('now', now), storableText(environment), checkInt('createdAt', createdAt)],
-    );
-    return rows.length === 1;
-  }
-
-  async tryLease(name: string, holder: string, ttlMs: number, now: number): Promise<boolean> {
-    checkInt('now', now);
-    if (checkInt('ttlMs', ttlMs) <= 0) throw new RangeError(`ttlMs must be positive, got ${ttlMs}`);
-    const rows = await this.#query(
-      `lease ${name}`,
-      `INSERT INTO ${this.#s}.leases AS l (name, holder, expires_at) VALUES ($1, $2, $3)
-       ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
-       WHERE l.holder = excluded.holder OR l.expires_at <= $4
-       RETURNING 1`,
-      [storableText(name), storableText(holder), now + ttlMs, now],
-    );
-    return rows.length === 1;
-  }
-
-  async getAuditAnchor(chain: string): Promise<AuditAnchor | null> {
-    const row = await this.#one(
-      'get audit anchor',
-      `SELECT line_count, last_hash FROM ${this.#s}.audit_anchors WHERE chain = $1`,
-      [storableText(chain)],
-    );
-    return row ? { chain, count: Number(row.line_count), hash: String(row.last_hash) } : null;
-  }
-
-  async advanceAuditAnchor(anchor: AuditAnchor): Promise<void> {
-    await this.#query(
-      'advance audit anchor',
-      `INSERT INTO ${this.#s}.audit_anchors AS a (chain, line_count, last_hash) VALUES ($1, $2, $3)
-       ON CONFLICT (chain) DO UPDATE SET line_count = excluded.line_count, last_hash = excluded.last_hash
-       WHERE a.line_count < excluded.line_count`,
-      [storableText(anchor.chain), checkInt('count', anchor.count), storableText(anchor.hash)],
-    );
-  }
-
   async appendAuditEntry(build: (previousHash: string | null) => AuditEntry): Promise<AuditEntry> {
     return this.#inTransaction('append audit entry', async (client) => {
       // Every instance appends to one chain: the lock makes them take turns, so it never forks.
@@ -452,15 +365,6 @@ class PostgresStore implements Store {
       );
       return entry;
     });
-  }
-
-  async listAuditEntries(after: number, limit: number): Promise<AuditEntry[]> {
-    const rows = await this.#query(
-      'list audit entries',
-      `SELECT * FROM ${this.#s}.audit_entries WHERE seq > $1 ORDER BY seq LIMIT $2`,
-      [checkInt('after', after), checkInt('limit', limit)],
-    );
-    return rows.map(auditEntryFromRow);
   }
 
   /** Runs `work` in one transaction on one connection; rolls back when it throws. */
@@ -483,30 +387,5 @@ class PostgresStore implements Store {
     } finally {
       client.release();
     }
-  }
-
-  // Linked accounts and review votes: one implementation for both drivers (account-store.ts).
-  saveLinkedAccount(account: LinkedAccount): Promise<void> {
-    return this.#accounts.saveLinkedAccount(account);
-  }
-
-  getLinkedAccount(telegramUserId: number): Promise<LinkedAccount | null> {
-    return this.#accounts.getLinkedAccount(telegramUserId);
-  }
-
-  deleteLinkedAccount(telegramUserId: number): Promise<LinkedAccount | null> {
-    return this.#accounts.deleteLinkedAccount(telegramUserId);
-  }
-
-  claimReviewVote(vote: ReviewVote): Promise<ClaimVoteResult> {
-    return this.#accounts.claimReviewVote(vote);
-  }
-
-  releaseReviewVote(runId: number, telegramUserId: number): Promise<void> {
-    return this.#accounts.releaseReviewVote(runId, telegramUserId);
-  }
-
-  listReviewVotes(runId: number): Promise<ReviewVote[]> {
-    return this.#accounts.listReviewVotes(runId);
   }
 }

@@ -1,8 +1,8 @@
 import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';
-import type { AuditAnchor, AuditEntry } from '../core/audit-record.ts';
+import type { AuditEntry } from '../core/audit-record.ts';
 import type { DeploymentPatch, DeploymentRecord, NewDeployment } from '../core/deployment.ts';
-import { accountStore, SQLITE_DIALECT } from './account-store.ts';
-import { AUDIT_COLUMNS, auditEntryFromRow, auditEntryParams } from './audit-rows.ts';
+import { SQLITE_DIALECT } from './account-store.ts';
+import { AUDIT_COLUMNS, auditEntryParams } from './audit-rows.ts';
 import { SQLITE_MIGRATIONS } from './migrations.ts';
 import {
   checkInt,
@@ -12,23 +12,26 @@ import {
   lockFromRow,
   patchAssignments,
   type Row,
-  releasedLock,
   resolveLimit,
   storableText,
 } from './rows.ts';
+import { SqlStore } from './sql-store.ts';
 import type {
   AcquireLockResult,
-  ClaimVoteResult,
   Confirmation,
   ConsumeResult,
   DeploymentFilter,
   EnvironmentLock,
-  LinkedAccount,
-  ReviewVote,
   Store,
 } from './store.ts';
 import { StoreError } from './store.ts';
-import { confirmationParams, deploymentParams, LOCK_TAKEOVER, lockParams } from './store-params.ts';
+import {
+  type BindValue,
+  confirmationParams,
+  deploymentParams,
+  LOCK_TAKEOVER,
+  lockParams,
+} from './store-params.ts';
 
 /** How long a statement waits for another connection's write lock before failing as `unavailable`. */
 const BUSY_TIMEOUT_MS = 5_000;
@@ -82,18 +85,18 @@ function sqliteErrcode(error: unknown): number | undefined {
   return typeof error.errcode === 'number' ? error.errcode : undefined;
 }
 
-class SqliteStore implements Store {
+class SqliteStore extends SqlStore implements Store {
   readonly #db: DatabaseSync;
   readonly #statements = new Map<string, StatementSync>();
   #closed = false;
-  readonly #accounts: ReturnType<typeof accountStore>;
 
   constructor(db: DatabaseSync) {
+    super(SQLITE_DIALECT);
     this.#db = db;
-    this.#accounts = accountStore(
-      async (what, sql, params) => this.#guard(what, () => this.#all(sql, ...params)),
-      SQLITE_DIALECT,
-    );
+  }
+
+  protected async runStatement(what: string, sql: string, params: readonly BindValue[]): Promise<Row[]> {
+    return this.#guard(what, () => this.#all(sql, ...params));
   }
 
   /** Runs `fn`, turning driver errors into StoreError; caller errors (RangeError) pass through. */
@@ -311,46 +314,6 @@ class SqliteStore implements Store {
     });
   }
 
-  async rememberDelivery(source: 'telegram' | 'github', key: string, now: number): Promise<boolean> {
-    checkInt('now', now);
-    const changes = this.#guard('remember delivery', () =>
-      this.#run(
-        'INSERT INTO deliveries (source, key, seen_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING',
-        source,
-        storableText(key),
-        now,
-      ),
-    );
-    return changes === 1;
-  }
-
-  async forgetDeliveries(before: number): Promise<number> {
-    checkInt('before', before);
-    return this.#guard('forget deliveries', () =>
-      this.#run('DELETE FROM deliveries WHERE seen_at < ?', before),
-    );
-  }
-
-  async getLock(environment: string, now: number): Promise<EnvironmentLock | null> {
-    checkInt('now', now);
-    const row = this.#guard('get lock', () =>
-      this.#get(
-        'SELECT * FROM locks WHERE environment = ? AND expires_at > ?',
-        storableText(environment),
-        now,
-      ),
-    );
-    return row === undefined ? null : lockFromRow(row);
-  }
-
-  async listLocks(now: number): Promise<EnvironmentLock[]> {
-    checkInt('now', now);
-    const rows = this.#guard('list locks', () =>
-      this.#all('SELECT * FROM locks WHERE expires_at > ? ORDER BY environment', now),
-    );
-    return rows.map(lockFromRow);
-  }
-
   async acquireLock(lock: EnvironmentLock, now: number): Promise<AcquireLockResult> {
     checkInt('now', now);
     const params = lockParams(lock, now);
@@ -374,66 +337,6 @@ class SqliteStore implements Store {
     });
   }
 
-  async releaseLock(environment: string, now: number): Promise<EnvironmentLock | null> {
-    checkInt('now', now);
-    const row = this.#guard('release lock', () =>
-      this.#get('DELETE FROM locks WHERE environment = ? RETURNING *', storableText(environment)),
-    );
-    return releasedLock(row, now);
-  }
-
-  async markLockReminded(environment: string, createdAt: number, now: number): Promise<boolean> {
-    checkInt('createdAt', createdAt);
-    checkInt('now', now);
-    const changes = this.#guard('mark lock reminded', () =>
-      this.#run(
-        'UPDATE locks SET reminded_at = ? WHERE environment = ? AND created_at = ? AND reminded_at IS NULL',
-        now,
-        storableText(environment),
-        createdAt,
-      ),
-    );
-    return changes === 1;
-  }
-
-  async tryLease(name: string, holder: string, ttlMs: number, now: number): Promise<boolean> {
-    checkInt('now', now);
-    if (checkInt('ttlMs', ttlMs) <= 0) throw new RangeError(`ttlMs must be positive, got ${ttlMs}`);
-    const row = this.#guard(`lease ${name}`, () =>
-      this.#get(
-        `INSERT INTO leases (name, holder, expires_at) VALUES (?1, ?2, ?3)
-         ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
-         WHERE leases.holder = excluded.holder OR leases.expires_at <= ?4
-         RETURNING holder`,
-        storableText(name),
-        storableText(holder),
-        now + ttlMs,
-        now,
-      ),
-    );
-    return row !== undefined;
-  }
-
-  async getAuditAnchor(chain: string): Promise<AuditAnchor | null> {
-    const row = this.#guard('get audit anchor', () =>
-      this.#get('SELECT line_count, last_hash FROM audit_anchors WHERE chain = ?', storableText(chain)),
-    );
-    return row ? { chain, count: Number(row.line_count), hash: String(row.last_hash) } : null;
-  }
-
-  async advanceAuditAnchor(anchor: AuditAnchor): Promise<void> {
-    this.#guard('advance audit anchor', () =>
-      this.#run(
-        `INSERT INTO audit_anchors (chain, line_count, last_hash) VALUES (?1, ?2, ?3)
-         ON CONFLICT (chain) DO UPDATE SET line_count = excluded.line_count, last_hash = excluded.last_hash
-         WHERE audit_anchors.line_count < excluded.line_count`,
-        storableText(anchor.chain),
-        checkInt('count', anchor.count),
-        storableText(anchor.hash),
-      ),
-    );
-  }
-
   async appendAuditEntry(build: (previousHash: string | null) => AuditEntry): Promise<AuditEntry> {
     const db = this.#db;
     return this.#guard('append audit entry', () => {
@@ -454,41 +357,5 @@ class SqliteStore implements Store {
         throw error;
       }
     });
-  }
-
-  async listAuditEntries(after: number, limit: number): Promise<AuditEntry[]> {
-    const rows = this.#guard('list audit entries', () =>
-      this.#all(
-        'SELECT * FROM audit_entries WHERE seq > ? ORDER BY seq LIMIT ?',
-        checkInt('after', after),
-        checkInt('limit', limit),
-      ),
-    );
-    return rows.map(auditEntryFromRow);
-  }
-
-  // Linked accounts and review votes: one implementation for both drivers (account-store.ts).
-  saveLinkedAccount(account: LinkedAccount): Promise<void> {
-    return this.#accounts.saveLinkedAccount(account);
-  }
-
-  getLinkedAccount(telegramUserId: number): Promise<LinkedAccount | null> {
-    return this.#accounts.getLinkedAccount(telegramUserId);
-  }
-
-  deleteLinkedAccount(telegramUserId: number): Promise<LinkedAccount | null> {
-    return this.#accounts.deleteLinkedAccount(telegramUserId);
-  }
-
-  claimReviewVote(vote: ReviewVote): Promise<ClaimVoteResult> {
-    return this.#accounts.claimReviewVote(vote);
-  }
-
-  releaseReviewVote(runId: number, telegramUserId: number): Promise<void> {
-    return this.#accounts.releaseReviewVote(runId, telegramUserId);
-  }
-
-  listReviewVotes(runId: number): Promise<ReviewVote[]> {
-    return this.#accounts.listReviewVotes(runId);
   }
 }
