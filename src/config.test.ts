@@ -2,7 +2,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { type Config, describeConfig, loadConfig, loadConfigFromEnvironment } from './config.ts';
+import { type Config, loadConfig, loadConfigFromEnvironment } from './config.ts';
+import { describeConfig } from './describe-config.ts';
 
 // Test-only values shaped like the real thing; none is a real credential.
 const TOKEN = '7000000001:AAE-fakeTokenForTestsOnly_abcdefghijk';

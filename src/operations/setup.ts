@@ -1,6 +1,7 @@
 import { Api } from 'grammy';
-import { type Config, describeConfig } from '../config.ts';
+import type { Config } from '../config.ts';
 import { rolesOf } from '../core/roles.ts';
+import { describeConfig } from '../describe-config.ts';
 import { createGitHubClient, type GitHubClient } from '../github/github-client.ts';
 import { toGitHubError } from '../github/github-error.ts';
 import { redactSecrets } from '../logger.ts';
