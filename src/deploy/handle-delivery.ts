@@ -1,8 +1,10 @@
+import { requestIdFromTitle } from '../github/dispatch-inputs.ts';
 import { type Delivery, isFromRepository, isRunOfWorkflow, readDelivery } from '../github/read-delivery.ts';
+import type { GitHubRun } from '../github/run-events-from-github.ts';
 import { fetchApproval } from '../github/run-lookups.ts';
 import { isTrustedDeployRun } from '../github/trusted-run.ts';
 import { applyEvents } from './apply-events.ts';
-import type { DeployDeps } from './deploy-deps.ts';
+import { auditDeployment, type DeployDeps } from './deploy-deps.ts';
 import { addFailureLog, findRecordOfRun } from './follow-run.ts';
 import { trackExternalRun } from './track-external-run.ts';
 
@@ -15,6 +17,8 @@ export type DeliveryOutcome =
   /** A run of a workflow of that name on another branch or from another event: nobody reviewed its code. */
   | 'untrusted_run'
   | 'unknown_run'
+  /** A second run of a request that already has its run (a dispatch sent again): cancelled. */
+  | 'second_run'
   | 'ignored';
 
 /**
@@ -38,6 +42,7 @@ export async function handleDelivery(deps: DeployDeps, delivery: Delivery): Prom
     const trusted =
       known !== null || isTrustedDeployRun(run, deps.config.github.workflow, await deps.defaultBranch());
     if (!trusted) return 'untrusted_run';
+    if (!known && (await cancelIfSecondRun(deps, run))) return 'second_run';
     const record =
       known ??
       (await findRecordOfRun(deps, run.id, run.display_title)) ??
@@ -61,4 +66,28 @@ export async function handleDelivery(deps: DeployDeps, delivery: Delivery): Prom
     deps.followUps.defer(`log of run ${news.runId}`, () => addFailureLog(deps, updated));
   }
   return 'applied';
+}
+
+/**
+ * A run whose title names a request that already has another run is a second run of that request
+ * (GitHub listed the first too late, and the dispatch was sent again): it is cancelled, not followed
+ * as a deployment of its own, so one request never deploys twice. Recorded in the audit trail.
+ */
+async function cancelIfSecondRun(deps: DeployDeps, run: GitHubRun): Promise<boolean> {
+  const requestId = requestIdFromTitle(run.display_title);
+  const owner = requestId === null ? null : await deps.store.getDeployment(requestId);
+  if (!owner || owner.runId === null || owner.runId === run.id) return false;
+  if (run.status !== 'completed') {
+    await auditDeployment(
+      deps,
+      null,
+      owner,
+      'second_run_cancelled',
+      `run ${run.id} (kept run ${owner.runId})`,
+    );
+    deps.followUps.defer(`cancel of second run ${run.id}`, () =>
+      deps.github.rest.actions.cancelWorkflowRun({ ...deps.repo, run_id: run.id, request: { retries: 0 } }),
+    );
+  }
+  return true;
 }
