@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { type ServerType, serve } from '@hono/node-server';
+import type { Server } from 'node:http';
 import type { Bot } from 'grammy';
 import type { Update } from 'grammy/types';
 import { type AuditLog, openAuditLog } from './audit/open-audit-log.ts';
@@ -20,7 +20,8 @@ import { reconcile } from './deploy/reconcile.ts';
 import { checkGitHubAccess } from './github/check-access.ts';
 import { cachedDefaultBranch } from './github/default-branch.ts';
 import { createGitHubClient } from './github/github-client.ts';
-import { type AppDeps, createApp } from './http/app.ts';
+import type { AppDeps } from './http/app.ts';
+import { createHttpServer } from './http/server.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { createMetrics, metricsObserver } from './metrics.ts';
 import { isPostgresUrl, openStore } from './store/open-store.ts';
@@ -123,7 +124,7 @@ export async function startService(config: Readonly<Config>, options: ServiceOpt
     { telegram: () => connectTelegram(bot), github: () => checkGitHubAccess(github, repo) },
     connectOptions(config, bot, log),
   );
-  const app = createApp({
+  const http = createHttpServer({
     metrics,
     ping: () => readiness(store, audit),
     waitingFor: dependencies.waitingFor,
@@ -131,7 +132,7 @@ export async function startService(config: Readonly<Config>, options: ServiceOpt
     ...webhookRoutes(config, deps, bot, log),
   });
 
-  const { server, port } = await listenAndConnect(app, dependencies, config, options, log, async () => {
+  const { server, port } = await listenAndConnect(http, dependencies, config, options, log, async () => {
     await audit.close();
     await store.close();
   });
@@ -231,14 +232,14 @@ function webhookRoutes(
  * @throws {DependencyRefused}
  */
 async function listenAndConnect(
-  app: ReturnType<typeof createApp>,
+  http: Server,
   dependencies: Dependencies,
   config: Readonly<Config>,
   options: ServiceOptions,
   log: Logger,
   closeRest: () => Promise<void>,
-): Promise<{ server: ServerType; port: number }> {
-  const server = await listen(app.fetch, config.host, options.port ?? config.port);
+): Promise<{ server: Server; port: number }> {
+  const server = await listen(http, config.host, options.port ?? config.port);
   const port = (server.address() as { port: number }).port;
   log.info({ port, mode: config.telegram.mode }, 'deploybot listening');
   const waited = new Promise<null>((resolve) =>
@@ -304,15 +305,9 @@ function startTimers(deps: DeployDeps, log: Logger): { reconciler: LeasedTimer; 
   return { reconciler, reminders };
 }
 
-function listen(
-  fetch: Parameters<typeof serve>[0]['fetch'],
-  hostname: string,
-  port: number,
-): Promise<ServerType & { address(): unknown }> {
+function listen(server: Server, hostname: string, port: number): Promise<Server> {
   return new Promise((resolve, reject) => {
-    const server = serve({ fetch, hostname, port }, () =>
-      resolve(server as ServerType & { address(): unknown }),
-    );
     server.once('error', reject);
+    server.listen(port, hostname, () => resolve(server));
   });
 }

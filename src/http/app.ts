@@ -1,6 +1,6 @@
 import { Hono } from 'hono';
 import type { Metrics } from '../metrics.ts';
-import { type GitHubDelivery, githubWebhook } from './github-webhook.ts';
+import { type GitHubDelivery, type GitHubWebhookOptions, githubWebhook } from './github-webhook.ts';
 import { requireSecretHeader } from './require-secret-header.ts';
 import { telegramWebhook } from './telegram-webhook.ts';
 
@@ -70,18 +70,7 @@ export function createApp(deps: AppDeps): Hono {
       }),
     );
   }
-  if (deps.github) {
-    app.post(
-      '/github/webhook',
-      githubWebhook({
-        secret: deps.github.secret,
-        maxBodyBytes: MAX_BODY_BYTES,
-        handleDelivery: deps.github.handleDelivery,
-        count: (outcome) => counted('github', outcome),
-        onError: (error) => deps.log?.('error', 'github delivery failed', error),
-      }),
-    );
-  }
+  if (deps.github) app.post('/github/webhook', githubWebhook(githubRouteOptions(deps, deps.github)));
 
   app.notFound((c) => c.json({ error: 'not found' }, 404));
   app.onError((error, c) => {
@@ -89,6 +78,20 @@ export function createApp(deps: AppDeps): Hono {
     return c.json({ error: 'internal error' }, 500);
   });
   return app;
+}
+
+/** The GitHub route's options, shared by the Hono route and the node:http one in front of it (server.ts). */
+export function githubRouteOptions(
+  deps: AppDeps,
+  github: NonNullable<AppDeps['github']>,
+): GitHubWebhookOptions {
+  return {
+    secret: github.secret,
+    maxBodyBytes: MAX_BODY_BYTES,
+    handleDelivery: github.handleDelivery,
+    count: (outcome) => deps.metrics.webhookRequests.inc({ source: 'github', outcome }),
+    onError: (error) => deps.log?.('error', 'github delivery failed', error),
+  };
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
