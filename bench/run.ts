@@ -1,5 +1,6 @@
 /**
- * `npm run bench [-- --quick] [-- --reps N] [-- --only ingest,confirm,freshness,memory,start,micro]`
+ * `npm run bench [-- --quick] [-- --reps N] [-- --only ingest,confirm,freshness,memory,start,micro]
+ *  [-- --bot-root DIR] [-- --out FILE]`
  *
  * The bot measured side by side with its peers on this machine, printed as a table and written as one
  * JSON file to bench/results/ with the machine noted. Servers run in their own processes pinned to one
@@ -9,7 +10,7 @@
 import { execFileSync } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, platform, release, totalmem } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { pinSelf, usableCores } from './lib/processes.ts';
 import { type ColdStartResult, coldStart } from './sections/cold-start.ts';
@@ -30,6 +31,7 @@ async function main(): Promise<void> {
       reps: { type: 'string' },
       only: { type: 'string' },
       out: { type: 'string' },
+      'bot-root': { type: 'string' },
     },
   });
   const only = values.only ? values.only.split(',') : [...SECTIONS];
@@ -44,6 +46,7 @@ async function main(): Promise<void> {
     quick: values.quick ?? false,
     reps: values.reps ? Number(values.reps) : null,
     serverCore: pinned ? serverCore : null,
+    botRoot: values['bot-root'] ? resolve(values['bot-root']) : null,
     log: (line) => process.stderr.write(`${line}\n`),
   };
   if (!pinned) ctx.log('warning: could not pin to separate cores (taskset, 2+ cores); servers share the CPU');
@@ -54,7 +57,7 @@ async function main(): Promise<void> {
     machine: machine(),
     pinning: pinned ? { loadCore, serverCore } : null,
     loadAverageAtStart: loadavg().map((l) => Math.round(l * 100) / 100),
-    commit: git(['rev-parse', '--short', 'HEAD']),
+    commit: ctx.botRoot ? `bot from ${ctx.botRoot}` : git(['rev-parse', '--short', 'HEAD']),
     dirty: git(['status', '--porcelain', '--untracked-files=no', '--', 'src']) !== '',
     ingest: null as IngestResult | null,
     confirm: null as ConfirmResult | null,

@@ -16,7 +16,7 @@ import { freePort, type ServerProcess, startServer } from './processes.ts';
 export { ADA, GITHUB_SECRET, SAM, TELEGRAM_SECRET };
 export const OWNER = 'acme';
 export const REPO = 'shop';
-const CLI = join(import.meta.dirname, '..', '..', 'src', 'cli.ts');
+const ROOT = join(import.meta.dirname, '..', '..');
 
 /** The fakes of Telegram and GitHub, in the benchmark's process (on the load generator's core). */
 export type Fakes = { telegram: FakeTelegram; github: FakeGitHub; close: () => Promise<void> };
@@ -48,7 +48,14 @@ export type Bot = ServerProcess & { port: number; dir: string };
  */
 export async function startBot(
   fakes: Fakes,
-  options: { core: number | null; environments?: string; env?: Record<string, string>; dir?: string },
+  options: {
+    core: number | null;
+    environments?: string;
+    env?: Record<string, string>;
+    dir?: string;
+    /** Another checkout's root (`--bot-root`): its src/cli.ts is started instead of this one's. */
+    root?: string | null;
+  },
 ): Promise<Bot> {
   const dir = options.dir ?? (await mkdtemp(join(tmpdir(), 'deploybot-bench-')));
   const port = await freePort();
@@ -76,7 +83,7 @@ export async function startBot(
   }
   const server = await startServer({
     name: 'bot',
-    args: [CLI, 'serve'],
+    args: [join(options.root ?? ROOT, 'src', 'cli.ts'), 'serve'],
     env,
     port,
     core: options.core,

@@ -23,7 +23,7 @@ export async function coldStart(ctx: Context): Promise<ColdStartResult> {
   try {
     for (let i = 0; i <= restarts; i++) {
       const t0 = performance.now();
-      const bot = await startBot(fakes, { core: ctx.serverCore, dir });
+      const bot = await startBot(fakes, { core: ctx.serverCore, root: ctx.botRoot, dir });
       times.push(performance.now() - t0);
       await bot.stop();
     }

@@ -29,6 +29,7 @@ export async function confirm(ctx: Context): Promise<ConfirmResult> {
   const fakes = await startFakes();
   const bot = await startBot(fakes, {
     core: ctx.serverCore,
+    root: ctx.botRoot,
     environments: yaml,
     env: { ADMIN_TELEGRAM_IDS: admins.map((a) => a.id).join(',') },
   });

@@ -6,5 +6,7 @@ export type Context = {
   reps: number | null;
   /** The core the servers are pinned to, or null when pinning is not possible. */
   serverCore: number | null;
+  /** Start the bot from this checkout instead (`--bot-root DIR`, e.g. an export of an older commit). */
+  botRoot: string | null;
   log: (line: string) => void;
 };

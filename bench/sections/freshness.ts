@@ -38,7 +38,7 @@ export async function freshness(ctx: Context): Promise<FreshnessResult> {
   ];
   const yaml = `environments:\n${names.map((n) => `  ${n}: { branch: main, role: staging, confirm: false }`).join('\n')}\n`;
   const fakes = await startFakes();
-  const bot = await startBot(fakes, { core: ctx.serverCore, environments: yaml });
+  const bot = await startBot(fakes, { core: ctx.serverCore, root: ctx.botRoot, environments: yaml });
   const store = await openStore(join(bot.dir, 'deploybot.sqlite'));
   try {
     const runs = ctx.quick ? 1 : 2;

@@ -147,7 +147,7 @@ async function start(
   fakes: Awaited<ReturnType<typeof startFakes>>,
 ): Promise<ServerProcess & { port: number }> {
   if (name === 'bot') {
-    const bot: Bot = await startBot(fakes, { core: ctx.serverCore });
+    const bot: Bot = await startBot(fakes, { core: ctx.serverCore, root: ctx.botRoot });
     return bot;
   }
   const port = await freePort();

@@ -33,6 +33,7 @@ export async function memory(ctx: Context): Promise<MemoryResult> {
     const runIds = await seed(fakes, join(dir, 'deploybot.sqlite'), count);
     const bot = await startBot(fakes, {
       core: ctx.serverCore,
+      root: ctx.botRoot,
       dir,
       env: { RECONCILE_INTERVAL_SECONDS: '60' },
     });
