@@ -10,7 +10,9 @@
 #
 # Env: ENVIRONMENT, SSH_KEY_SECRET, DEPLOY_TARGET, DEPLOY_HOST, HEALTH_URL, IMAGE, and the
 #      booleans HAS_SSH_KEY, HAS_STAGING_KEY, HAS_PRODUCTION_KEY, HAS_SHARED_KEY, HAS_KNOWN_HOSTS,
-#      HAS_KUBECONFIG; K8S_NAMESPACE, K8S_DEPLOYMENT, K8S_CONTAINER.
+#      HAS_KUBECONFIG; K8S_NAMESPACE, K8S_DEPLOYMENT, K8S_CONTAINER; from the job: DEPLOY_STRATEGY
+#      (recreate, blue-green, canary) and CANARY_STEPS (a JSON array of 1 to 4 rising weights,
+#      each 1-100, the last 100; the workflow names one step after each).
 set -euo pipefail
 
 readonly IMAGE_PATTERN='^[A-Za-z0-9]+([.-][A-Za-z0-9]+)*(:[0-9]{1,5})?(/[a-z0-9]+([._-]+[a-z0-9]+)*)+@sha256:[a-f0-9]{64}$'
@@ -18,6 +20,28 @@ problems=()
 [[ "${IMAGE:-}" =~ $IMAGE_PATTERN ]] || problems+=("a verified image by digest (got '${IMAGE:-}')")
 [ -n "${HEALTH_URL:-}" ] || problems+=("variable HEALTH_URL")
 target="${DEPLOY_TARGET:-compose}"
+strategy="${DEPLOY_STRATEGY:-recreate}"
+steps=""
+case "$strategy" in
+recreate | blue-green) ;;
+canary)
+  # The canary's steps on Compose (an Argo Rollout on Kubernetes has its own).
+  [ "$target" = compose ] || steps="[100]"
+  steps="${steps:-${CANARY_STEPS:-[5, 25, 50, 100]}}"
+  if [[ "$steps" =~ ^\[\ *([0-9]{1,3}(\ *,\ *[0-9]{1,3}){0,3})\ *\]$ ]]; then
+    IFS=',' read -r -a weights <<<"${BASH_REMATCH[1]// /}"
+    before=0
+    for weight in "${weights[@]}"; do
+      if [ "$((10#$weight))" -le "$before" ] || [ "$((10#$weight))" -gt 100 ]; then before=-1 && break; fi
+      before="$((10#$weight))"
+    done
+    [ "$before" -eq 100 ] || problems+=("variable CANARY_STEPS with rising weights of 1-100 that end at 100 (it is '$steps')")
+  else
+    problems+=("variable CANARY_STEPS as a JSON array of 1 to 4 weights, e.g. [5, 25, 50, 100] (it is '$steps')")
+  fi
+  ;;
+*) problems+=("DEPLOY_STRATEGY recreate, blue-green or canary (it is '$strategy')") ;;
+esac
 case "$target" in
 compose)
   [ -n "${DEPLOY_HOST:-}" ] || problems+=("variable DEPLOY_HOST")
@@ -50,4 +74,4 @@ if [ "${#problems[@]}" -gt 0 ]; then
   done
   exit 1
 fi
-echo "deploy target: $target, image: $IMAGE"
+echo "deploy target: $target, strategy: $strategy, image: $IMAGE"

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Turns the deploy job's step outcomes into one verdict, a job summary and an annotation.
+# Canary steps: the result (passed, promoted, aborted), weight and error counts of the last one.
 # Env: see action.yml. Writes to $GITHUB_STEP_SUMMARY (stdout when unset). Always exits 0:
 # the job's own steps already failed or succeeded; this only reports.
 set -euo pipefail
@@ -9,6 +10,10 @@ image="${IMAGE:-}"
 verdict=""
 annotation=""
 case "${DEPLOY_RESULT:-}" in
+kept-live)
+  verdict="Not switched: ${image:-the new image} failed its health check on the host before it took any traffic; ${previous:-the previous image} served throughout."
+  annotation="error"
+  ;;
 rolled-back)
   verdict="Rolled back: ${image:-the new image} failed its health check on the host; ${previous:-the previous image} runs again."
   annotation="error"
@@ -22,6 +27,10 @@ failed-no-previous)
   annotation="error"
   ;;
 esac
+if [ -z "$verdict" ] && [ "${CANARY_RESULT:-}" = aborted ]; then
+  verdict="Canary aborted at ${CANARY_WEIGHT:-?} %: ${image:-the new image} had more errors than ${previous:-the stable version} (errors/requests ${CANARY_ERRORS:-in the step log}); ${previous:-the stable version} takes all traffic again."
+  annotation="error"
+fi
 if [ -z "$verdict" ]; then
   case "${ROLLBACK_OUTCOME:-}" in
   success)
@@ -63,7 +72,11 @@ code() {
   row "Image" "$(code "$image")"
   row "Built in this run" "$([ "${BUILT:-}" = true ] && echo yes || echo 'no (image already in the registry)')"
   row "Previous image" "$(code "$previous")"
+  row "Strategy" "${STRATEGY:-recreate}"
   row "Deploy" "${DEPLOY_OUTCOME:-not run}${DEPLOY_RESULT:+ ($DEPLOY_RESULT, exit code ${DEPLOY_EXIT_CODE:-?})}"
+  if [ -n "${CANARY_RESULT:-}" ]; then
+    row "Canary" "$CANARY_RESULT at ${CANARY_WEIGHT:-?} % (errors/requests, canary vs stable: ${CANARY_ERRORS:-?})"
+  fi
   row "Health check" "${HEALTH_OUTCOME:-not run}"
   row "Rollback" "${ROLLBACK_OUTCOME:-not needed}"
   row "URL" "${APP_URL:-}"

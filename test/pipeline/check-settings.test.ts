@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { repoRoot } from './support/pipeline-files.ts';
+import { jobsOf, readYaml, repoRoot } from './support/pipeline-files.ts';
 import { runProcess } from './support/run-process.ts';
 import { findStep } from './support/run-step.ts';
 
@@ -95,5 +95,50 @@ describe('check-settings', () => {
       K8S_CONTAINER: 'app',
     });
     expect(run.code, run.output).toBe(0);
+  });
+
+  // Issue #15: the strategy, and the canary's weights the workflow names one step after each.
+  it.each([
+    ['recreate', undefined],
+    ['blue-green', undefined],
+    ['canary', undefined],
+    ['canary', '[5, 25, 50, 100]'],
+    ['canary', '[10,100]'],
+    ['canary', '[100]'],
+  ])('accepts DEPLOY_STRATEGY %s with CANARY_STEPS %s', async (strategy, steps) => {
+    const run = await check('staging', {
+      DEPLOY_STRATEGY: strategy,
+      ...(steps ? { CANARY_STEPS: steps } : {}),
+    });
+    expect(run.code, run.output).toBe(0);
+    expect(run.output).toContain(`strategy: ${strategy}`);
+  });
+
+  it.each([
+    ['rolling', undefined, 'needs DEPLOY_STRATEGY recreate, blue-green or canary'],
+    ['canary', '[5, 25, 50]', 'rising weights of 1-100 that end at 100'],
+    ['canary', '[50, 25, 100]', 'rising weights of 1-100 that end at 100'],
+    ['canary', '[0, 100]', 'rising weights of 1-100 that end at 100'],
+    ['canary', '[5, 150]', 'rising weights of 1-100 that end at 100'],
+    ['canary', '[1, 5, 25, 50, 100]', 'a JSON array of 1 to 4 weights'],
+    ['canary', '5 25 50 100', 'a JSON array of 1 to 4 weights'],
+  ])(
+    'refuses DEPLOY_STRATEGY %s with CANARY_STEPS %s before anything changes',
+    async (strategy, steps, why) => {
+      const run = await check('staging', {
+        DEPLOY_STRATEGY: strategy,
+        ...(steps ? { CANARY_STEPS: steps } : {}),
+      });
+      expect(run.code).toBe(1);
+      expect(run.output).toContain(why);
+    },
+  );
+
+  it('the job gives the script both, with their defaults', () => {
+    const job = jobsOf(readYaml('.github/workflows/deploy.yml')).deploy;
+    expect(job?.env).toMatchObject({
+      DEPLOY_STRATEGY: gh("vars.DEPLOY_STRATEGY || 'recreate'"),
+      CANARY_STEPS: gh("vars.CANARY_STEPS || '[5, 25, 50, 100]'"),
+    });
   });
 });

@@ -58,7 +58,7 @@ describe('workflow_dispatch inputs', () => {
     }
   });
 
-  it.each(['scripts/deploy.sh', 'scripts/deploybot-ssh-gate', 'actions/resolve-image/resolve-image.sh'])(
+  it.each(['scripts/deploy-lib.sh', 'scripts/deploybot-ssh-gate', 'actions/resolve-image/resolve-image.sh'])(
     '%s accepts the same environment names',
     (file) => {
       expect(readRepoFile(file)).toContain(`readonly ENVIRONMENT_PATTERN='${ENVIRONMENT_NAME.source}'`);

@@ -99,9 +99,15 @@ describe('every deploy and rollback runs a verified digest', () => {
     expect(images).toEqual([
       ['Deploy with Docker Compose', gh('env.IMAGE')],
       ['Deploy to Kubernetes', gh('env.IMAGE')],
+      // The canary steps move this image's canary; the rollback undoes this image only.
+      ...stepsOf('deploy')
+        .filter((s) => s.id?.startsWith('canary_'))
+        .map((s) => [s.name, gh('env.IMAGE')]),
+      ['Roll back to the previous image', gh('env.IMAGE')],
       ['Record the deployed image', gh('env.IMAGE')],
       ['Report the outcome', gh('env.IMAGE')],
     ]);
+    expect(stepsOf('deploy').filter((s) => s.id?.startsWith('canary_'))).toHaveLength(4);
   });
 
   it('a rollback after a failed health check uses the host record (rollback.sh), never a tag', () => {
@@ -115,10 +121,8 @@ describe("each environment's deploy key", () => {
       .flatMap(({ steps }) => steps)
       .filter((s) => s.with && 'ssh-key' in s.with)
       .map((s) => s.with?.['ssh-key']);
-    expect(keys).toEqual([
-      gh('secrets[needs.resolve.outputs.ssh_key_secret]'),
-      gh('secrets[needs.resolve.outputs.ssh_key_secret]'),
-    ]);
+    // Deploy, the four canary steps and the rollback: every one with the environment's own key.
+    expect(keys).toEqual(Array(6).fill(gh('secrets[needs.resolve.outputs.ssh_key_secret]')));
     expect(readRepoFile('.github/workflows/deploy.yml')).not.toMatch(/ssh-key: .*DEPLOY_SSH_KEY/);
   });
 });

@@ -127,6 +127,12 @@ describe('concurrency', () => {
   });
 });
 
+/** The name of canary step `i`: its weight from CANARY_STEPS, or "(no step n)" past its end. */
+const canaryStepName = (i: number): string => {
+  const weight = `fromJSON(vars.CANARY_STEPS || '[5, 25, 50, 100]')[${i}]`;
+  return gh(`${weight} && format('Canary {0} %', ${weight}) || 'Canary (no step ${i + 1})'`);
+};
+
 describe('deploy job', () => {
   const deploy = jobsOf(readYaml('.github/workflows/deploy.yml')).deploy;
 
@@ -145,12 +151,38 @@ describe('deploy job', () => {
       'Check the environment settings',
       'Deploy with Docker Compose',
       'Deploy to Kubernetes',
+      // Named after CANARY_STEPS (vars, known when the job starts): "Canary 5 %", "Canary 25 %", ...
+      ...[0, 1, 2, 3].map((i) => canaryStepName(i)),
       'Health check',
       'Roll back to the previous image',
       'Roll back the Kubernetes deployment',
       'Record the deployed image',
       'Report the outcome',
     ]);
+  });
+
+  // Issue #15: one step per canary weight, run only for a canary on Compose; a failed one (the
+  // host aborted the canary) is followed by the rollback of this image, which the bot reports as
+  // "rolled back".
+  it('runs the canary steps only for DEPLOY_STRATEGY canary on Compose, and rolls back after a failed one', () => {
+    const steps = (Array.isArray(deploy?.steps) ? deploy.steps : []).filter(isMap);
+    const canary = steps.filter((s) => String(s.id).startsWith('canary_'));
+    expect(canary.map((s) => s.id)).toEqual(['canary_1', 'canary_2', 'canary_3', 'canary_4']);
+    for (const [i, step] of canary.entries()) {
+      expect(String(step.if).replace(/\s+/g, ' ')).toBe(
+        `env.DEPLOY_TARGET == 'compose' && env.DEPLOY_STRATEGY == 'canary' && fromJSON(env.CANARY_STEPS)[${i}] != null`,
+      );
+      expect(step.with).toMatchObject({ command: 'canary', weight: gh(`fromJSON(env.CANARY_STEPS)[${i}]`) });
+    }
+    const rollback = steps.find((s) => s.name === 'Roll back to the previous image');
+    const condition = String(rollback?.if);
+    for (const id of ['health', 'canary_1', 'canary_2', 'canary_3', 'canary_4']) {
+      expect(condition).toContain(`steps.${id}.outcome == 'failure'`);
+    }
+    // The bot tells a rollback by this pattern (src/core/apply-run-event.ts); no canary step matches it.
+    const rollbackStep = /roll\s*-?back|restore previous/i;
+    expect(rollbackStep.test(String(rollback?.name))).toBe(true);
+    for (const step of canary) expect(rollbackStep.test(String(step.name))).toBe(false);
   });
 
   it('Resolve, Build image and the push dispatcher keep their step names', () => {
@@ -216,10 +248,12 @@ describe('ssh', () => {
     expect(isMap(step) && step.run).toBe('bash "$GITHUB_ACTION_PATH/ssh-deploy.sh"');
     expect(Object.keys(isMap(step) && isMap(step.env) ? step.env : {}).sort()).toEqual(
       [
+        'DEPLOY_CANARY_WEIGHT',
         'DEPLOY_COMMAND',
         'DEPLOY_ENVIRONMENT',
         'DEPLOY_HOST',
         'DEPLOY_IMAGE',
+        'DEPLOY_STRATEGY',
         'DEPLOY_SSH_KEY',
         'DEPLOY_SSH_KNOWN_HOSTS',
         'DEPLOY_SSH_PORT',
