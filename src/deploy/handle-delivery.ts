@@ -23,21 +23,24 @@ export type DeliveryOutcome =
 
 /**
  * Handles a GitHub webhook delivery whose signature was already verified: drops deliveries for other
- * repositories cheaply, then repeats (by `X-GitHub-Delivery`), matches the run to its deployment and
- * applies the news before answering. A run is matched or followed only when it is of the deploy
+ * repositories cheaply, then what the bot has no use for (other events and workflows, runs of no
+ * deployment: pure checks and a read, so an organisation's stream of deliveries writes nothing), then
+ * repeats (by `X-GitHub-Delivery`, claimed before anything takes effect), matches the run to its
+ * deployment and applies the news before answering. A run is matched or followed only when it is of the deploy
  * workflow on the default branch from `workflow_dispatch` or `push` (or already known by its id):
  * a copy of deploy.yml pushed on any branch cannot pose as a deployment. What needs more of GitHub's API (the reviewers of a waiting
  * run, a failed job's log) runs as a follow-up, after the answer.
  */
 export async function handleDelivery(deps: DeployDeps, delivery: Delivery): Promise<DeliveryOutcome> {
   if (!isFromRepository(delivery, deps.repo)) return 'other_repository';
-  if (!(await deps.store.rememberDelivery('github', delivery.id, deps.now()))) return 'duplicate';
   const news = readDelivery(delivery);
   if (news.kind === 'ignored') return 'ignored';
+  const first = () => deps.store.rememberDelivery('github', delivery.id, deps.now());
 
   if (news.kind === 'run') {
     const { run } = news;
     if (!isRunOfWorkflow(run, deps.config.github.workflow)) return 'other_workflow';
+    if (!(await first())) return 'duplicate';
     const known = await deps.store.findDeploymentByRunId(run.id);
     const trusted =
       known !== null || isTrustedDeployRun(run, deps.config.github.workflow, await deps.defaultBranch());
@@ -55,6 +58,7 @@ export async function handleDelivery(deps: DeployDeps, delivery: Delivery): Prom
 
   const record = await deps.store.findDeploymentByRunId(news.runId);
   if (!record) return 'unknown_run';
+  if (!(await first())) return 'duplicate';
   const updated = await applyEvents(deps, record.id, news.events);
   if (news.kind === 'job') {
     if (news.waiting) {
