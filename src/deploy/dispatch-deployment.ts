@@ -34,7 +34,13 @@ export async function dispatchDeployment(
   if (!claimed.changed) return { kind: 'skipped', deployment: claimed.record };
   const deployment = claimed.record;
   deps.notify.changed(deployment.id);
-  await auditDispatch(deps, deployment, 'dispatch', 'attempt');
+  try {
+    await auditDispatch(deps, deployment, 'dispatch', 'attempt');
+  } catch (error) {
+    // Nothing is dispatched unrecorded: the message says why, and the caller tells the user.
+    await endUnrecorded(deps, deployment);
+    throw error;
+  }
   let ref: string;
   try {
     ref = await deps.defaultBranch();
@@ -133,6 +139,22 @@ async function fail(
   deps.notify.changed(record.id);
   await auditDispatch(deps, record, 'dispatched', outcome);
   return { kind: 'failed', deployment: record, message, result };
+}
+
+/** Why a request ended without a dispatch when the audit trail refused its line. */
+export const UNRECORDED_NOTE =
+  'The audit trail could not be written, so nothing was dispatched. Ask an admin to check the bot’s disk.';
+
+/** The audit line could not be written before the dispatch: the request ends, nothing was sent. */
+async function endUnrecorded(deps: DeployDeps, deployment: DeploymentRecord): Promise<void> {
+  const now = deps.now();
+  const note = UNRECORDED_NOTE;
+  const { changed } = await updateDeployment(deps.store, deployment.id, now, (current) =>
+    current.state === 'confirmed'
+      ? { state: 'failed', finishedAt: now, detail: { ...current.detail, note } }
+      : null,
+  );
+  if (changed) deps.notify.changed(deployment.id);
 }
 
 /** While an unanswered dispatch is checked on GitHub, the message says why nothing moves yet. */

@@ -6,7 +6,7 @@ import type { Confirmation } from '../store/store.ts';
 import { type CancelRunOutcome, cancelRun } from './cancel-run.ts';
 import { type Actor, auditAs, auditDeployment, type DeployDeps } from './deploy-deps.ts';
 import { type GuardRefusal, recheckGuards } from './deploy-guards.ts';
-import { type DispatchOutcome, dispatchDeployment } from './dispatch-deployment.ts';
+import { type DispatchOutcome, dispatchDeployment, UNRECORDED_NOTE } from './dispatch-deployment.ts';
 import { expireRequest } from './expire-request.ts';
 import { updateDeployment } from './update-deployment.ts';
 
@@ -165,8 +165,23 @@ async function confirm(
     await auditDeployment(deps, actor, deployment, `${deployment.action}_refused`, guard.reason);
     return refused(guard.reason, guard.message);
   }
-  await auditDeployment(deps, actor, deployment, `${deployment.action}_confirmed`, 'confirmed');
+  try {
+    await auditDeployment(deps, actor, deployment, `${deployment.action}_confirmed`, 'confirmed');
+  } catch (error) {
+    // The Confirm is used up, but nothing happens unrecorded: the request ends, and says why.
+    await endRequest(deps, deployment.id, now, UNRECORDED_NOTE);
+    throw error;
+  }
   return { kind: 'confirmed', deployment, dispatch: dispatchDeployment(deps, deployment.id) };
+}
+
+async function endRequest(deps: DeployDeps, id: string, now: number, note: string): Promise<void> {
+  const { changed } = await updateDeployment(deps.store, id, now, (current) =>
+    current.state === 'requested'
+      ? { state: 'cancelled', finishedAt: now, detail: { ...current.detail, note } }
+      : null,
+  );
+  if (changed) deps.notify.changed(id);
 }
 
 async function dismiss(

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { verifyAudit } from '../../src/audit/verify-audit.ts';
 import { AUDIT_FAILED_TEXT } from '../../src/telegram/create-bot.ts';
-import { ADA, eventually, type Harness, startHarness } from '../harness.ts';
+import { ADA, buttonData, EVE, eventually, type Harness, startHarness } from '../harness.ts';
 
 /**
  * A real full disk: a 512 KiB tmpfs holds the audit log, and a filler file takes the rest. Mounting
@@ -49,6 +49,20 @@ async function fillDisk(dir: string): Promise<string> {
   }
 }
 
+/**
+ * A full disk still takes a few bytes into the audit file's last page (tmpfs gives out whole
+ * pages): a stranger knocks (each knock is an audit line) until the trail refuses one.
+ */
+async function useUpTheLastPage(harness: Harness): Promise<void> {
+  for (let knock = 0; knock < 60; knock++) {
+    const before = harness.botMessages(EVE.id).length;
+    await harness.say(EVE, '/status');
+    await eventually(() => harness.botMessages(EVE.id).length > before, 10_000, 'an answer to the stranger');
+    if (harness.botMessages(EVE.id).at(-1)?.text === AUDIT_FAILED_TEXT) return;
+  }
+  throw new Error('the audit trail never ran out of room');
+}
+
 const readyz = async (harness: Harness) => {
   const response = await fetch(`${harness.service.url}/readyz`);
   return { status: response.status, text: await response.text() };
@@ -62,9 +76,13 @@ describe.skipIf(process.env.CI !== 'true' && process.getuid?.() !== 0)(
     it('refuses the action with a clear message, dispatches nothing, turns /readyz 503, and recovers with the disk', async () => {
       if (!mountPoint) throw new Error('no tmpfs');
       const auditPath = join(mountPoint, 'audit.jsonl');
-      h = await startHarness({ env: { AUDIT_LOG_PATH: auditPath } });
+      h = await startHarness({
+        env: { AUDIT_LOG_PATH: auditPath },
+        service: { outbox: { privateIntervalMs: 20 } },
+      });
       expect((await readyz(h)).status).toBe(200);
       const filler = await fillDisk(mountPoint);
+      await useUpTheLastPage(h);
 
       await h.say(ADA, '/deploy staging');
       await eventually(
@@ -89,6 +107,41 @@ describe.skipIf(process.env.CI !== 'true' && process.getuid?.() !== 0)(
         'an intact chain with the dispatch',
       );
     });
+
+    it('a Confirm pressed while the disk is full dispatches nothing, and the message says why', async () => {
+      if (!mountPoint) throw new Error('no tmpfs');
+      h = await startHarness({
+        env: { AUDIT_LOG_PATH: join(mountPoint, 'confirm.jsonl') },
+        service: { outbox: { privateIntervalMs: 20 } },
+      });
+      await h.say(ADA, '/deploy production');
+      const proposal = await eventually(
+        () => h?.botMessages(ADA.id).find((m) => m.reply_markup),
+        10_000,
+        'confirmation',
+      );
+      const filler = await fillDisk(mountPoint);
+      try {
+        await useUpTheLastPage(h);
+        await h.press(ADA, proposal.message_id, buttonData(proposal, 'Deploy'));
+        await eventually(
+          () => h?.botMessages(ADA.id).some((m) => m.text === AUDIT_FAILED_TEXT),
+          10_000,
+          'refusal',
+        );
+        expect(dispatches(h)).toHaveLength(0);
+        await eventually(
+          () =>
+            h
+              ?.botMessages(ADA.id)[0]
+              ?.text.includes('The audit trail could not be written, so nothing was dispatched'),
+          10_000,
+          'the live message says why',
+        );
+      } finally {
+        await rm(filler);
+      }
+    }, 60_000);
 
     it('sets a line torn by a crash aside at the next start, records that, and serves', async () => {
       if (!mountPoint) throw new Error('no tmpfs');
