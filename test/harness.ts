@@ -5,7 +5,12 @@ import { Writable } from 'node:stream';
 import { type Config, loadConfig } from '../src/config.ts';
 import { createLogger } from '../src/logger.ts';
 import { type Service, type ServiceOptions, startService } from '../src/main.ts';
-import { type FakeGitHub, type FakeGitHubOptions, startFakeGitHub } from './fakes/github-api.ts';
+import {
+  FAKE_OAUTH_CLIENT_ID,
+  type FakeGitHub,
+  type FakeGitHubOptions,
+  startFakeGitHub,
+} from './fakes/github-api.ts';
 import { type FakeTelegram, type FakeTelegramOptions, startFakeTelegram } from './fakes/telegram-api.ts';
 import type { Person } from './fakes/telegram-updates.ts';
 
@@ -13,6 +18,8 @@ export const TELEGRAM_TOKEN = '123456789:AAHdqTcvCH1vGWJxfSeofSPs38eBlP2I9Ig';
 export const TELEGRAM_SECRET = 'tg-secret_for-tests_0123456789abcdef';
 export const GITHUB_TOKEN = 'github_pat_11ABCDEFG0123456789_testtokenvalue';
 export const GITHUB_SECRET = 'gh-webhook-secret-for-tests-0123456789';
+/** DEPLOYBOT_ENCRYPTION_KEY of harnesses with `accounts: true` (32 bytes, base64). */
+export const ENCRYPTION_KEY = Buffer.alloc(32, 'deploybot-test-encryption-key!').toString('base64');
 
 export const ADA: Person = { id: 1001, first_name: 'Ada', username: 'ada' };
 export const SAM: Person = { id: 1002, first_name: 'Sam', username: 'sam' };
@@ -66,6 +73,8 @@ export type HarnessOptions = {
   configYaml?: string;
   /** The service's clock (locks, windows, expiries); the fakes keep real time. */
   clock?: Clock;
+  /** Linking GitHub accounts on: the fake's device flow, DEPLOYBOT_ENCRYPTION_KEY = {@link ENCRYPTION_KEY}. */
+  accounts?: boolean;
 };
 
 /** Starts the fakes and the service (over real HTTP on 127.0.0.1), wired like production. */
@@ -102,6 +111,11 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     AUDIT_LOG_PATH: join(dir, 'audit.jsonl'),
     RECONCILE_INTERVAL_SECONDS: '3600',
     LOG_LEVEL: 'debug',
+    ...(options.accounts && {
+      GITHUB_OAUTH_CLIENT_ID: FAKE_OAUTH_CLIENT_ID,
+      DEPLOYBOT_ENCRYPTION_KEY: ENCRYPTION_KEY,
+      GITHUB_WEB_URL: github.url,
+    }),
     ...options.env,
   };
   const boot = async () => {

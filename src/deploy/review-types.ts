@@ -50,6 +50,7 @@ export type CheckedPress = {
   decision: ReviewDecision;
   deployment: DeploymentRecord;
   runId: number;
+  /** The presser's link; replaced by the refreshed one when a call refreshed its token. */
   account: LinkedAccount;
   minReviewers: number;
 };

@@ -224,6 +224,8 @@ async function asGitHub<T>(
   try {
     const result = await asLinkedUser(ctx, press.account, call);
     if (!result.ok) return { kind: 'refused', reason: result.reason, message: result.message };
+    // A refresh spent the old refresh token: the next call must use the new link.
+    press.account = result.account;
     return { kind: 'ok', value: result.value };
   } catch (error) {
     if (!(error instanceof GitHubError)) throw error;

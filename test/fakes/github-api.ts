@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { importSPKI, jwtVerify } from 'jose';
 import type { FiredFault, WireAnswer } from './fault-plan.ts';
 import { type GitHubFaultRequest, GitHubFaults } from './github-faults.ts';
+import { FakeOAuth, type FakeOAuthOptions } from './github-oauth.ts';
 import {
   type MatchedOperation,
   matchOperation,
@@ -15,12 +16,19 @@ import { type SeedRun, seedDeployment } from './github-seed.ts';
 import { type Delivery, type Plan, type SimulateOptions, Simulator } from './github-simulator.ts';
 import { GitHubState, type RunRecord, type WorkflowInput } from './github-state.ts';
 
+/** The client id the fake's device flow accepts unless `oauth.clientId` says otherwise (a GitHub App's). */
+export const FAKE_OAUTH_CLIENT_ID = 'Iv23liFakeDeployBot01';
+
 /** Options of {@link startFakeGitHub}. */
 export interface FakeGitHubOptions {
   owner: string;
   repo: string;
   /** The PAT the bot must send. */
   token: string;
+  /** Whose PAT it is: the login GitHub names as the actor of runs the bot dispatches (default deploy-bot-user). */
+  patLogin?: string;
+  /** The device flow (`/login/...` on this same server) and its user tokens. */
+  oauth?: Partial<FakeOAuthOptions>;
   app?: { appId: number; installationId: number; publicKeyPem: string };
   webhook?: { url: string; secret: string };
   /** false simulates GitHub Enterprise Server ≤ 3.20, which refuses `return_run_details`. */
@@ -75,8 +83,13 @@ export interface FakeGitHub {
     tag: (name: string, sha: string) => void;
   };
   environments: {
-    set: (name: string, opts?: { reviewers?: string[]; url?: string; waitTimer?: number }) => void;
+    set: (
+      name: string,
+      opts?: { reviewers?: string[]; url?: string; waitTimer?: number; preventSelfReview?: boolean },
+    ) => void;
   };
+  /** The device flow and linked users' tokens: authorize a code, expire or revoke a user's tokens. */
+  oauth: FakeOAuth;
   deployments: {
     /**
      * Adds a deployment with its statuses, made the way GitHub makes one: by a completed run of
@@ -141,6 +154,7 @@ export async function startFakeGitHub(options: FakeGitHubOptions): Promise<FakeG
   if (options.workflowInputs) state.workflowInputs = { ...options.workflowInputs };
   if (options.runNameTemplate) state.runNameTemplate = options.runNameTemplate;
   const simulator = new Simulator(state, options.webhook);
+  const oauth = new FakeOAuth({ clientId: FAKE_OAUTH_CLIENT_ID, ...options.oauth });
   const faults = new GitHubFaults(() => state.clockMs(), options.app?.installationId);
   const sign = (jobId: number) => createHmac('sha256', logKey).update(String(jobId)).digest('hex');
 
@@ -169,7 +183,12 @@ export async function startFakeGitHub(options: FakeGitHubOptions): Promise<FakeG
         return null;
       }
     }
-    if (token && token === options.token) return { actor: 'deploy-bot-user', kind: 'pat' as const };
+    if (!header && match.operationId === 'credentials/revoke')
+      return { actor: '', kind: 'anonymous' as const };
+    if (token && token === options.token)
+      return { actor: options.patLogin ?? 'deploy-bot-user', kind: 'pat' as const };
+    const owner = token ? oauth.ownerOf(token) : null;
+    if (owner) return { actor: owner, kind: 'user' as const };
     const expires = token ? installationTokens.get(token) : undefined;
     if (expires && expires > Date.now()) return { actor: 'deploybot[bot]', kind: 'installation' as const };
     return null;
@@ -215,6 +234,10 @@ export async function startFakeGitHub(options: FakeGitHubOptions): Promise<FakeG
       const text = `${job.log.join('\n')}\n`;
       return { status: 200, headers: { 'content-type': 'text/plain; charset=utf-8' }, text };
     }
+
+    // The device flow lives on the web host (here the same server): not part of the REST description.
+    const deviceFlow = oauth.serve(method, url.pathname, raw);
+    if (deviceFlow) return deviceFlow;
 
     const match = matchOperation(method, url.pathname);
     if (!match) {
@@ -262,6 +285,7 @@ export async function startFakeGitHub(options: FakeGitHubOptions): Promise<FakeG
       body,
       actor: who.actor,
       tokenKind: who.kind,
+      oauth,
       logUrl: (jobId) => `${baseUrl}/_logs/${jobId}?sig=${sign(jobId)}`,
       dispatched: (run) => {
         if (extra.listedAfterMs !== undefined) run.listedFrom = state.clockMs() + extra.listedAfterMs;
@@ -347,6 +371,7 @@ export async function startFakeGitHub(options: FakeGitHubOptions): Promise<FakeG
       tag: (name, sha) => state.tag(name, sha),
     },
     environments: { set: (name, opts) => state.setEnvironment(name, opts) },
+    oauth,
     deployments: {
       seed: (opts) => seedDeployment(state, opts),
     },

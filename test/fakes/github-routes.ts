@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import type { FakeGitHubOptions } from './github-api.ts';
+import type { FakeOAuth } from './github-oauth.ts';
 import { type MatchedOperation, openApiExample } from './github-openapi.ts';
+import { canApprove, reviewOperation } from './github-reviews.ts';
 import type { Simulator } from './github-simulator.ts';
 import type { GitHubState, RunRecord } from './github-state.ts';
 import {
@@ -29,7 +31,10 @@ export interface RouteContext {
   query: URLSearchParams;
   body: unknown;
   actor: string;
-  tokenKind: 'pat' | 'installation' | 'jwt';
+  /** `user`: a linked reviewer's token from the device flow; `anonymous`: no credentials (only some routes). */
+  tokenKind: 'pat' | 'installation' | 'jwt' | 'user' | 'anonymous';
+  /** The device flow's user tokens (who a token belongs to, revocation). */
+  oauth: FakeOAuth;
   logUrl: (jobId: number) => string;
   dispatched: (run: RunRecord) => void;
 }
@@ -223,6 +228,8 @@ export async function handleOperation(ctx: RouteContext): Promise<RouteResult> {
   const { state, match, query } = ctx;
   const op = match.operationId;
   if (op === 'apps/create-installation-access-token') return installationToken(ctx);
+  const reviewed = reviewOperation(ctx);
+  if (reviewed) return reviewed;
   const p = match.pathParams;
   const sameRepo =
     p.owner?.toLowerCase() === state.id.owner.toLowerCase() &&
@@ -305,7 +312,9 @@ export async function handleOperation(ctx: RouteContext): Promise<RouteResult> {
       ctx.simulator.cancel(run.id);
       return { status: 202, body: {} };
     case 'actions/get-pending-deployments-for-run':
-      return run ? { status: 200, body: restPendingDeployments(state, run) } : notFound;
+      return run
+        ? { status: 200, body: restPendingDeployments(state, run, canApprove(state, run, ctx.actor)) }
+        : notFound;
     case 'repos/list-deployments': {
       const list = [...state.deployments.values()]
         .filter((d) => !query.get('environment') || d.environment === query.get('environment'))
@@ -347,7 +356,7 @@ export async function handleOperation(ctx: RouteContext): Promise<RouteResult> {
                   {
                     id: e.id + 1,
                     node_id: 'GA_kwDO',
-                    prevent_self_review: false,
+                    prevent_self_review: e.preventSelfReview ?? false,
                     type: 'required_reviewers',
                     reviewers: [],
                   },

@@ -58,6 +58,8 @@ export interface RunRecord {
   jobs: JobRecord[];
   /** Set while the deploy job waits for the environment's reviewers. */
   pending: { environment: string; since: string } | null;
+  /** The review log (`GET …/approvals`): approvals and rejections, oldest first. */
+  reviews?: ReviewRecord[];
   /** The workflow file the run came from, when not the deploy workflow (a writer's own workflow). */
   path?: string;
   cancelRequested: boolean;
@@ -91,11 +93,22 @@ export interface DeploymentRecord {
   runId: number | null;
 }
 
+/** One entry of a run's review log, as `POST …/pending_deployments` records it. */
+export interface ReviewRecord {
+  environment: string;
+  state: 'approved' | 'rejected';
+  login: string;
+  comment: string;
+  at: string;
+}
+
 /** How an environment is protected and where it answers. */
 export interface EnvironmentRecord {
   id: number;
   name: string;
   reviewers: string[];
+  /** "Prevent self-review": the user who started the run may not approve it. */
+  preventSelfReview?: boolean;
   url: string | null;
   waitTimer: number;
   createdAt: string;
@@ -280,12 +293,16 @@ export class GitHubState {
   }
 
   /** Declares or replaces an environment's protection. */
-  setEnvironment(name: string, opts: { reviewers?: string[]; url?: string; waitTimer?: number } = {}): void {
+  setEnvironment(
+    name: string,
+    opts: { reviewers?: string[]; url?: string; waitTimer?: number; preventSelfReview?: boolean } = {},
+  ): void {
     const existing = this.environments.get(name);
     this.environments.set(name, {
       id: existing?.id ?? this.newId(),
       name,
       reviewers: opts.reviewers ?? [],
+      preventSelfReview: opts.preventSelfReview ?? false,
       url: opts.url ?? null,
       waitTimer: opts.waitTimer ?? 0,
       createdAt: existing?.createdAt ?? this.time(),

@@ -278,8 +278,11 @@ export function restDeploymentStatus(
   }) as Obj;
 }
 
-/** `pending_deployments` of a run whose deploy job waits for reviewers. */
-export function restPendingDeployments(state: GitHubState, run: RunRecord): Obj[] {
+/**
+ * `pending_deployments` of a run whose deploy job waits for reviewers; `canApprove` is
+ * `current_user_can_approve` for whoever asks.
+ */
+export function restPendingDeployments(state: GitHubState, run: RunRecord, canApprove = false): Obj[] {
   if (!run.pending) return [];
   const env = state.environment(run.pending.environment);
   const { apiUrl, owner, repo } = state.id;
@@ -294,7 +297,7 @@ export function restPendingDeployments(state: GitHubState, run: RunRecord): Obj[
       },
       wait_timer: env.waitTimer,
       wait_timer_started_at: run.pending.since,
-      current_user_can_approve: false,
+      current_user_can_approve: canApprove,
       reviewers: env.reviewers.map((login) => ({ type: 'User', reviewer: user(state.id, login) })),
     }) as Obj,
   ];
