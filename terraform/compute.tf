@@ -6,8 +6,29 @@ locals {
   app_dir = "/opt/app"
   # Installed root-owned on every host by user data: the deploy key's forced command and what it
   # runs. Nothing reachable over SSH can change them (docs/security.md: updating them).
-  host_script_files = ["deploy.sh", "deploybot-ssh-gate", "health-check.sh", "rollback.sh"]
-  host_scripts      = { for name in local.host_script_files : name => chomp(file("${path.module}/../scripts/${name}")) }
+  host_script_files = ["canary.sh", "colors-lib.sh", "deploy-lib.sh", "deploy.sh", "deploybot-ssh-gate", "health-check.sh", "rollback.sh"]
+  # Without their comment lines (the shebang stays): user data must fit in 16 KB once gzipped.
+  host_scripts = { for name in local.host_script_files : name => join("\n", [for line in split("\n", chomp(file("${path.module}/../scripts/${name}"))) : line if !can(regex("^\\s*#($|[^!])", line))]) }
+
+  # recreate, blue-green or canary per host (docs/zero-downtime.md). Blue-green and canary hosts
+  # run nginx (the "edge", as the deploy user) in front of the app's two colours; the host probes
+  # the app through it, at the path of host_health_url.
+  deploy_strategy = { for env in keys(local.environments) : env => lookup(var.deploy_strategies, env, "recreate") }
+  health_path     = try(regex("^https?://[^/]+(/.*)$", var.host_health_url)[0], "/")
+  host_health_url = {
+    for env, strategy in local.deploy_strategy :
+    env => strategy == "recreate" ? var.host_health_url : "http://127.0.0.1:${var.edge_port}${local.health_path}"
+  }
+  # The paths are the defaults of scripts/colors-lib.sh, so gate.conf need not name them.
+  edge_nginx_conf = chomp(templatefile("${path.module}/edge-nginx.conf.tftpl", {
+    pid_file      = "/run/deploybot-edge/nginx.pid"
+    error_log     = "/var/log/deploybot/edge-error.log"
+    access_log    = "/var/log/deploybot/edge-access.log"
+    temp_dir      = "/var/lib/deploybot/edge/temp"
+    upstream_file = "/var/lib/deploybot/edge/upstream.conf"
+    listen        = tostring(var.edge_port)
+    conf_dir      = "/etc/deploybot/edge/conf.d"
+  }))
 }
 
 data "aws_ec2_instance_type" "host" {
@@ -51,8 +72,12 @@ resource "aws_instance" "host" {
     ecr_registry     = split("/", aws_ecr_repository.app.repository_url)[0]
     image_repository = aws_ecr_repository.app.repository_url
     app_dir          = local.app_dir
-    health_url       = var.host_health_url
+    health_url       = local.host_health_url[each.key]
     host_scripts     = local.host_scripts
+    deploy_strategy  = local.deploy_strategy[each.key]
+    edge_nginx_conf  = local.edge_nginx_conf
+    canary_pause     = var.canary_pause_seconds
+    canary_margin    = var.canary_error_margin
   }))
   user_data_replace_on_change = false
 

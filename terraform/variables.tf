@@ -152,3 +152,47 @@ variable "ecr_keep_images" {
     error_message = "ecr_keep_images must be at least 5 so rollbacks have images to go back to."
   }
 }
+
+variable "deploy_strategies" {
+  description = "How each host takes a new image (docs/zero-downtime.md): recreate (the default: the container is replaced in place), blue-green or canary (nginx on the host in front of two colours of the app; the app's compose file publishes 127.0.0.1:$${APP_PORT}). Set the environment's DEPLOY_STRATEGY variable in GitHub to match. Changing it on a running host means replacing the host (user data runs once)."
+  type        = map(string)
+  default     = {}
+
+  validation {
+    condition     = alltrue([for env, strategy in var.deploy_strategies : contains(["staging", "production"], env) && contains(["recreate", "blue-green", "canary"], strategy)])
+    error_message = "deploy_strategies maps staging and/or production to recreate, blue-green or canary."
+  }
+}
+
+variable "edge_port" {
+  description = "Port the edge nginx of a blue-green or canary host listens on for the app (HTTP; add TLS servers in /etc/deploybot/edge/conf.d/). Not 22, nor 8081/8082 (the colours)."
+  type        = number
+  default     = 80
+
+  validation {
+    condition     = var.edge_port >= 1 && var.edge_port <= 65535 && !contains([22, 8081, 8082], var.edge_port)
+    error_message = "edge_port must be a port other than 22, 8081 and 8082."
+  }
+}
+
+variable "canary_pause_seconds" {
+  description = "How long each canary step watches both versions' error rates before the next weight (canary hosts)."
+  type        = number
+  default     = 60
+
+  validation {
+    condition     = var.canary_pause_seconds >= 0 && var.canary_pause_seconds <= 3600 && floor(var.canary_pause_seconds) == var.canary_pause_seconds
+    error_message = "canary_pause_seconds must be a whole number of seconds, 0-3600."
+  }
+}
+
+variable "canary_error_margin" {
+  description = "Percentage points the canary's error rate may exceed the stable version's before the step aborts it (canary hosts)."
+  type        = number
+  default     = 1
+
+  validation {
+    condition     = var.canary_error_margin >= 0 && var.canary_error_margin <= 100 && can(regex("^[0-9]{1,3}(\\.[0-9]{1,2})?$", tostring(var.canary_error_margin)))
+    error_message = "canary_error_margin must be 0-100 percentage points, at most two decimals."
+  }
+}

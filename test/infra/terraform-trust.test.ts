@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { asInstalled } from '../pipeline/support/host-gate.ts';
 import { findTool, REPO_ROOT, run } from './find-tool.ts';
 import { type Json, list, loadTerraform, obj, type Terraform, tfDir } from './terraform-files.ts';
 
@@ -181,14 +182,25 @@ function renderUserData(vars: Record<string, string>, scripts: Record<string, st
   return fill(before) + expanded + fill(after);
 }
 
-const HOST_SCRIPTS = ['deploy.sh', 'deploybot-ssh-gate', 'health-check.sh', 'rollback.sh'];
-// As Terraform's chomp(file(...)) reads them.
+const HOST_SCRIPTS = [
+  'canary.sh',
+  'colors-lib.sh',
+  'deploy-lib.sh',
+  'deploy.sh',
+  'deploybot-ssh-gate',
+  'health-check.sh',
+  'rollback.sh',
+];
+// As Terraform installs them: chomp(file(...)) without comment lines (asInstalled).
 const scripts = Object.fromEntries(
   HOST_SCRIPTS.map((name) => [
     name,
-    readFileSync(path.join(REPO_ROOT, 'scripts', name), 'utf8').replace(/\n+$/, ''),
+    asInstalled(readFileSync(path.join(REPO_ROOT, 'scripts', name), 'utf8')),
   ]),
 );
+// What compute.tf installs for each host script (the test's terraform run uses the same).
+const INSTALLED_SCRIPTS_EXPRESSION =
+  'join("\\n", [for line in split("\\n", chomp(file("${path.module}/../scripts/${name}"))) : line if !can(regex("^\\\\s*#($|[^!])", line))])';
 const VARS = {
   environment: 'production',
   ssh_public_key: 'ssh-ed25519 AAAAprod deploy-production',
@@ -196,6 +208,12 @@ const VARS = {
   image_repository: '123456789012.dkr.ecr.eu-west-1.amazonaws.com/shop',
   app_dir: '/opt/app',
   health_url: 'http://127.0.0.1:8080/health',
+  // Issue #15: a blue-green host gets the edge nginx (its config rendered from edge-nginx.conf.tftpl).
+  deploy_strategy: 'blue-green',
+  edge_nginx_conf:
+    'worker_processes auto;\nevents {}\nhttp { include /var/lib/deploybot/edge/upstream.conf; }',
+  canary_pause: '60',
+  canary_margin: '1',
 };
 
 describe("hosts: an environment's key can only deploy, on its own host", () => {
@@ -212,18 +230,8 @@ describe("hosts: an environment's key can only deploy, on its own host", () => {
   });
 
   it('installs the gate and the scripts it runs, from the repository, root-owned', () => {
-    expect(tf.locals.host_script_files).toEqual([
-      'deploy.sh',
-      'deploybot-ssh-gate',
-      'health-check.sh',
-      'rollback.sh',
-    ]);
-    const scripts = Object.fromEntries(
-      ['deploy.sh', 'deploybot-ssh-gate', 'health-check.sh', 'rollback.sh'].map((name) => [
-        name,
-        readFileSync(path.join(REPO_ROOT, 'scripts', name), 'utf8').replace(/\n$/, ''),
-      ]),
-    );
+    expect(tf.locals.host_script_files).toEqual(HOST_SCRIPTS);
+    expect(String(tf.locals.host_scripts)).toContain(INSTALLED_SCRIPTS_EXPRESSION);
     for (const [name, text] of Object.entries(scripts)) {
       expect(text.split('\n'), `${name} must not end the heredoc early`).not.toContain(
         'DEPLOYBOT_SCRIPT_END',
@@ -237,8 +245,19 @@ describe("hosts: an environment's key can only deploy, on its own host", () => {
     }
     expect(rendered).toContain('install -d -m 755 -o root -g root /usr/local/libexec/deploybot\n');
     expect(rendered).toContain(
-      "cat > /etc/deploybot/gate.conf <<'CONF'\nENVIRONMENT=production\nIMAGE_REPOSITORY=123456789012.dkr.ecr.eu-west-1.amazonaws.com/shop\nDEPLOY_PATH=/opt/app\nHEALTH_URL=http://127.0.0.1:8080/health\nLOG_FILE=/var/log/deploybot/ssh-gate.log\nCONF\nchmod 644 /etc/deploybot/gate.conf\n",
+      "cat > /etc/deploybot/gate.conf <<'CONF'\nENVIRONMENT=production\nIMAGE_REPOSITORY=123456789012.dkr.ecr.eu-west-1.amazonaws.com/shop\nDEPLOY_PATH=/opt/app\nHEALTH_URL=http://127.0.0.1:8080/health\nLOG_FILE=/var/log/deploybot/ssh-gate.log\nDEPLOY_STRATEGY=blue-green\nCANARY_PAUSE=60\nCANARY_ERROR_MARGIN=1\nCONF\nchmod 644 /etc/deploybot/gate.conf\n",
     );
+    // The edge of a blue-green or canary host: its config root-owned, the upstream file the deploy
+    // user's scripts write, nginx run as that user.
+    expect(rendered).toContain(
+      `cat > /etc/deploybot/edge/nginx.conf <<'EDGE'\n${VARS.edge_nginx_conf}\nEDGE\n`,
+    );
+    expect(rendered).toContain("if [ 'blue-green' != recreate ]; then\n");
+    expect(rendered).toContain(
+      'install -d -m 755 -o root -g root /etc/deploybot/edge /etc/deploybot/edge/conf.d\n',
+    );
+    expect(rendered).toContain('chown deploy:deploy /var/lib/deploybot/edge/upstream.conf\n');
+    expect(rendered).toMatch(/\[Service\]\nUser=deploy\nGroup=deploy\n/);
   });
 
   it('attack (a shell with the deploy key): the only key line forces the gate with restrict, in a root-owned file', () => {
@@ -271,7 +290,7 @@ describe.skipIf(terraform.path === null)('user data rendered by terraform', () =
         path.join(dir, 'main.tf'),
         [
           'locals {',
-          `  host_scripts = { for name in ${JSON.stringify(HOST_SCRIPTS)} : name => chomp(file("${path.join(REPO_ROOT, 'scripts')}/\${name}")) }`,
+          `  host_scripts = { for name in ${JSON.stringify(HOST_SCRIPTS)} : name => ${INSTALLED_SCRIPTS_EXPRESSION.replace('${path.module}/../scripts', path.join(REPO_ROOT, 'scripts'))} }`,
           `  rendered = templatefile(${hcl(path.join(tfDir, 'user-data.sh.tftpl'))}, {`,
           ...Object.entries(VARS).map(([k, v]) => `    ${k} = ${hcl(v)}`),
           '    host_scripts = local.host_scripts',

@@ -9,7 +9,7 @@ import {
   startContainerLab,
 } from './support/container-lab.ts';
 import { freePort } from './support/free-port.ts';
-import { authorizedKeyLine, writeGateConfig } from './support/host-gate.ts';
+import { authorizedKeyLine, installScripts, writeGateConfig } from './support/host-gate.ts';
 import { mustHaveTools, unavailableReason, which } from './support/require-tools.ts';
 import { runProcess } from './support/run-process.ts';
 import { clientOptions, type SshServer, startSshServer } from './support/ssh-server.ts';
@@ -173,9 +173,11 @@ describe.skipIf(reason !== null)('host scripts over ssh', () => {
       });
     const stagingConfig = gate('staging', healthUrl, '5');
     const reviewConfig = gate('review-1', `http://127.0.0.1:${reviewPort}/cgi-bin/health`, '2');
+    // The scripts as Terraform installs them (without comment lines).
+    const installed = installScripts(dir);
     ssh = await startSshServer(dir, {
-      staging: (key) => authorizedKeyLine(key, stagingConfig),
-      review: (key) => authorizedKeyLine(key, reviewConfig),
+      staging: (key) => authorizedKeyLine(key, stagingConfig, installed),
+      review: (key) => authorizedKeyLine(key, reviewConfig, installed),
     });
   }, 120_000);
 

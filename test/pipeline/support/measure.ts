@@ -122,6 +122,17 @@ export function table(results: Measurement[]): string {
     String(r.failed),
     r.switchMs === null ? '—' : `${r.switchMs} ms`,
     r.failureWindowMs ? `${r.failureWindowMs} ms` : '—',
+    `${(r.scriptMs / 1000).toFixed(1)} s`,
   ]);
-  return markdown(['strategy', 'scenario', 'exit', 'requests', 'failed', 'switch', 'failing for'], rows);
+  const head = [
+    'strategy',
+    'scenario',
+    'exit',
+    'requests',
+    'failed',
+    'switch',
+    'failing for',
+    'ssh + script',
+  ];
+  return markdown(head, rows);
 }

@@ -8,7 +8,7 @@ import {
 } from './container-lab.ts';
 import { type Edge, startEdge, upstreamFile } from './edge.ts';
 import { freePort } from './free-port.ts';
-import { authorizedKeyLine, writeGateConfig } from './host-gate.ts';
+import { authorizedKeyLine, installScripts, writeGateConfig } from './host-gate.ts';
 import { repoRoot } from './pipeline-files.ts';
 import { runProcess } from './run-process.ts';
 import { type SshServer, startSshServer } from './ssh-server.ts';
@@ -156,10 +156,12 @@ async function start(dir: string, started: Array<{ stop(): Promise<void> }>): Pr
       CANARY_MIN_REQUESTS: '20',
     }),
   };
+  // The scripts as Terraform installs them (without comment lines).
+  const installed = installScripts(dir);
   const ssh = await startSshServer(dir, {
-    recreate: (key) => authorizedKeyLine(key, configs.recreate),
-    bluegreen: (key) => authorizedKeyLine(key, configs.bluegreen),
-    canary: (key) => authorizedKeyLine(key, configs.canary),
+    recreate: (key) => authorizedKeyLine(key, configs.recreate, installed),
+    bluegreen: (key) => authorizedKeyLine(key, configs.bluegreen, installed),
+    canary: (key) => authorizedKeyLine(key, configs.canary, installed),
   });
 
   let runs = 0;
