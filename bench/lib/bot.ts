@@ -73,7 +73,9 @@ export async function startBot(
     DATABASE_URL: join(dir, 'deploybot.sqlite'),
     AUDIT_LOG_PATH: join(dir, 'audit.jsonl'),
     HOST: '127.0.0.1',
-    LOG_LEVEL: 'info',
+    LOG_LEVEL: process.env.BENCH_BOT_LOG_LEVEL ?? 'info',
+    // BENCH_BOT_NODE_OPTIONS, e.g. `--cpu-prof --cpu-prof-dir=DIR`: profile the bot while it is measured.
+    ...(process.env.BENCH_BOT_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_BOT_NODE_OPTIONS } : {}),
     ...options.env,
   };
   if (options.environments) {

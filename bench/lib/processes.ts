@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 
 /** A server the benchmark started in its own process, pinned to one core. */
@@ -110,6 +110,8 @@ export async function startServer(options: {
     options.core === null
       ? [process.execPath, node]
       : ['taskset', ['-c', String(options.core), process.execPath, ...node]];
+  // BENCH_SERVER_LOG=FILE keeps the servers' stdout (their logs) there, to see what a run did.
+  const log = process.env.BENCH_SERVER_LOG ? openSync(process.env.BENCH_SERVER_LOG, 'a') : 'ignore';
   const child = spawn(command, args, {
     env: {
       PATH: process.env.PATH ?? '',
@@ -117,8 +119,9 @@ export async function startServer(options: {
       ...options.env,
       PORT: String(options.port),
     },
-    stdio: ['ignore', 'ignore', 'pipe'],
+    stdio: ['ignore', log, 'pipe'],
   });
+  if (typeof log === 'number') closeSync(log);
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => {
     stderr = (stderr + chunk.toString()).slice(-4000);
