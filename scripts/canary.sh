@@ -15,7 +15,8 @@
 # Prints weight=, canary_requests=, canary_errors=, stable_requests=, stable_errors= and result=
 # (passed, promoted or aborted).
 # Exit: 0 the step passed (at 100: promoted), 2 bad arguments or no such canary in flight,
-#       3 aborted: the canary is back at 0 % (at 100: the old colour is live again),
+#       3 aborted, or interrupted (the run cancelled, SSH gone): the canary is back at 0 % (at 100:
+#       the old colour is live again),
 #       4 nginx refused to take the canary out (needs a human), 7 locked, 8 nginx refused the step.
 set -euo pipefail
 LOG_NAME=canary
@@ -84,6 +85,7 @@ report() {
 }
 
 abort() {
+  trap '' HUP INT TERM PIPE
   report "aborting at $weight %"
   printf 'canary_requests=%s\ncanary_errors=%s\nstable_requests=%s\nstable_errors=%s\n' \
     "$canary_requests" "$canary_errors" "$stable_requests" "$stable_errors"
@@ -98,6 +100,19 @@ abort() {
   printf 'result=aborted\n'
   exit 3
 }
+
+# A step that is cut short (the run cancelled, the SSH connection gone: the next line written gets
+# SIGPIPE) takes the canary out rather than leave it at its weight with nobody watching.
+# shellcheck disable=SC2317 # run by the trap
+interrupted() {
+  trap '' HUP INT TERM PIPE
+  exec >/dev/null 2>&1 || true
+  route "$stable" || exit 4
+  if [ "$weight" -lt 100 ]; then clear_canary; else set_live "$stable"; fi
+  history "$image" "canary-interrupted-at-$weight"
+  exit 3
+}
+trap interrupted HUP INT TERM PIPE
 
 elapsed=0
 every=5
@@ -114,6 +129,7 @@ while [ "$elapsed" -lt "$canary_pause" ]; do
 done
 judge
 if worse "$canary_requests" "$canary_errors" "$stable_requests" "$stable_errors"; then abort; fi
+trap - HUP INT TERM PIPE
 if [ "$canary_requests" -eq 0 ]; then
   log "warning: no request reached the canary at $weight % in ${canary_pause}s: nothing to judge"
 fi

@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -60,8 +60,7 @@ describe.skipIf(reason !== null)('zero-downtime deploys under load (real sshd, p
   const results: Measurement[] = [];
 
   const image = (v: 'v1' | 'v2' | 'v3bad' | 'v4') => hosts.images[v].digest;
-  const send = (host: HostName, env: Record<string, string>, onLine?: (line: string) => void) =>
-    hosts.send(host, env, onLine);
+  const send: StrategyHosts['send'] = (...args) => hosts.send(...args);
 
   /**
    * Runs `action` while the load loop sends requests through the host's nginx (from 1 s before to
@@ -303,6 +302,33 @@ describe.skipIf(reason !== null)('zero-downtime deploys under load (real sshd, p
       expect(state.output).toContain('live=green\n');
       expect(state.output).toContain('green_weight=100\ncanary=\n');
     }, 180_000);
+  });
+
+  describe('canary, cut short', () => {
+    it('a canary step whose runner goes away (a cancelled run) takes the canary out', async () => {
+      const deploy = await send('canary', {
+        DEPLOY_COMMAND: 'deploy',
+        DEPLOY_IMAGE: image('v1'),
+        DEPLOY_STRATEGY: 'canary',
+      });
+      expect(deploy.outputs.result, deploy.output).toBe('canary-ready');
+      // Killed (with its ssh) 2 s into the 4 s pause: the host notices at its next line.
+      const env = { DEPLOY_COMMAND: 'canary', DEPLOY_IMAGE: image('v1'), DEPLOY_CANARY_WEIGHT: '25' };
+      const step = await send('canary', env, undefined, 2000);
+      expect(step.code).not.toBe(0);
+      let state = '';
+      for (let i = 0; i < 40 && !state.includes('canary=\n'); i++) {
+        await sleep(500);
+        state = (await send('canary', { DEPLOY_COMMAND: 'state' })).output;
+      }
+      expect(state).toContain('live=green\n');
+      expect(state).toContain('blue_weight=0\n');
+      expect(state).toContain('canary=\n');
+      expect(state).toMatch(/history=\S+\tcanary\t\S+\tcanary-interrupted-at-25\n/);
+      expect(readFileSync(hosts.edges.canary.upstream, 'utf8')).not.toContain(
+        `127.0.0.1:${hosts.ports.canary.blue}`,
+      );
+    }, 90_000);
   });
 
   describe('recreate (for comparison: the container is replaced in place)', () => {

@@ -34,7 +34,12 @@ export interface StrategyHosts {
   /** While this file exists, v4 answers 503 (a canary that degrades under way). */
   degradeFile: string;
   /** Runs actions/deploy-compose/ssh-deploy.sh as the action does, with that host's key. */
-  send(host: HostName, env: Record<string, string>, onLine?: (line: string) => void): Promise<HostRun>;
+  send(
+    host: HostName,
+    env: Record<string, string>,
+    onLine?: (line: string) => void,
+    timeoutMs?: number,
+  ): Promise<HostRun>;
   stop(): Promise<string[]>;
 }
 
@@ -165,7 +170,12 @@ async function start(dir: string, started: Array<{ stop(): Promise<void> }>): Pr
   });
 
   let runs = 0;
-  const send = async (host: HostName, env: Record<string, string>, onLine?: (line: string) => void) => {
+  const send = async (
+    host: HostName,
+    env: Record<string, string>,
+    onLine?: (line: string) => void,
+    timeoutMs = 120_000,
+  ) => {
     runs += 1;
     const outputFile = join(dir, `github-output-${runs}`);
     writeFileSync(outputFile, '');
@@ -184,7 +194,7 @@ async function start(dir: string, started: Array<{ stop(): Promise<void> }>): Pr
         DEPLOY_ENVIRONMENT: host,
         ...env,
       },
-      timeoutMs: 120_000,
+      timeoutMs,
       ...(onLine ? { onLine } : {}),
     });
     const outputs = Object.fromEntries(
