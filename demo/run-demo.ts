@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { loadConfig } from '../src/config.ts';
 import { createLogger } from '../src/logger.ts';
 import { startService } from '../src/main.ts';
-import { type FakeGitHub, startFakeGitHub } from '../test/fakes/github-api.ts';
+import { FAKE_OAUTH_CLIENT_ID, type FakeGitHub, startFakeGitHub } from '../test/fakes/github-api.ts';
 import type { FakeTelegram } from '../test/fakes/telegram-api.ts';
 import { startFakeTelegram } from '../test/fakes/telegram-api.ts';
 import { renderMessage } from '../test/fakes/telegram-transcript.ts';
@@ -17,6 +17,15 @@ const GH_SECRET = 'demo-github-secret-0123456789abcdef';
 const ADA: Person = { id: 1001, first_name: 'Ada', username: 'ada' };
 const SAM: Person = { id: 1002, first_name: 'Sam', username: 'sam' };
 const EVE: Person = { id: 1003, first_name: 'Eve', username: 'eve' };
+const LENA: Person = { id: 1004, first_name: 'Lena', username: 'lena' };
+/** The team's group chat: production is deployed, and reviewed, there. */
+const TEAM = -100_2024;
+const ENCRYPTION_KEY = Buffer.alloc(32, 'demo-encryption-key').toString('base64');
+/** Production's approval rule: the requester may not approve their own deployment. */
+const ENVIRONMENTS_YAML = `environments:
+  staging: { branch: develop, role: staging, confirm: false, refs: ["**"] }
+  production: { branch: main, role: admin, confirm: true, approval: { not_requester: true } }
+`;
 
 /**
  * `npm run demo`: the real service, in this process, against the fake Telegram and a fake GitHub that
@@ -32,6 +41,7 @@ export async function runDemo(): Promise<number> {
     repo: 'shop',
     token: 'demo-github-token',
     runNameTemplate: 'Deploy {environment} {sha} [{request_id}]',
+    oauth: { intervalSeconds: 0.2 },
   });
   const out = (line = '') => process.stdout.write(`${line}\n`);
   const env = {
@@ -39,7 +49,7 @@ export async function runDemo(): Promise<number> {
     TELEGRAM_WEBHOOK_SECRET: TG_SECRET,
     TELEGRAM_API_ROOT: telegram.url,
     ADMIN_TELEGRAM_IDS: String(ADA.id),
-    STAGING_TELEGRAM_IDS: String(SAM.id),
+    STAGING_TELEGRAM_IDS: `${SAM.id},${LENA.id}`,
     GITHUB_REPOSITORY: 'acme/shop',
     GITHUB_TOKEN: 'demo-github-token',
     GITHUB_API_URL: github.url,
@@ -48,8 +58,13 @@ export async function runDemo(): Promise<number> {
     AUDIT_LOG_PATH: join(dir, 'audit.jsonl'),
     RECONCILE_INTERVAL_SECONDS: '5',
     HOST: '127.0.0.1',
+    // Reviewers approve from Telegram as themselves on GitHub.
+    GITHUB_OAUTH_CLIENT_ID: FAKE_OAUTH_CLIENT_ID,
+    DEPLOYBOT_ENCRYPTION_KEY: ENCRYPTION_KEY,
+    GITHUB_WEB_URL: github.url,
+    DEPLOYBOT_CONFIG: join(dir, 'environments.yml'),
   };
-  const loaded = loadConfig(env);
+  const loaded = loadConfig(env, { path: env.DEPLOYBOT_CONFIG, text: ENVIRONMENTS_YAML });
   if (!loaded.ok) throw new Error(`demo configuration: ${loaded.problems.join('; ')}`);
   const service = await startService(loaded.config, {
     port: 0,
@@ -58,53 +73,77 @@ export async function runDemo(): Promise<number> {
   github.setWebhook({ url: `${service.url}/github/webhook`, secret: GH_SECRET });
   const printer = new ChatPrinter(
     telegram,
-    { [ADA.id]: 'Ada (admin)', [SAM.id]: 'Sam (staging)', [EVE.id]: 'Eve (stranger)' },
+    {
+      [ADA.id]: 'Ada (admin)',
+      [SAM.id]: 'Sam (staging)',
+      [LENA.id]: 'Lena (production reviewer on GitHub)',
+      [TEAM]: 'the team group',
+      [EVE.id]: 'Eve (stranger)',
+    },
     out,
     renderMessage,
   );
-  const say = async (from: Person, text: string) => {
-    const update = telegram.userMessage(from.id, from, text);
+  const say = async (from: Person, text: string, chatId = from.id) => {
+    const update = telegram.userMessage(chatId, from, text, chatId < 0 ? 'group' : 'private');
     await fetch(`${service.url}/telegram/webhook`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'x-telegram-bot-api-secret-token': TG_SECRET },
       body: JSON.stringify(update),
     });
   };
-  const press = async (from: Person, messageId: number, label: string) => {
-    const message = telegram.message(from.id, messageId);
+  const press = async (from: Person, messageId: number, label: string, chatId = from.id) => {
+    const message = telegram.message(chatId, messageId);
     const button = message?.reply_markup?.inline_keyboard.flat().find((b) => b.text.includes(label));
     if (!button || !('callback_data' in button) || !button.callback_data)
       throw new Error(`no ${label} button`);
     printer.note(`${from.first_name} taps “${button.text}”`);
-    const update = telegram.pressButton(from.id, messageId, from, button.callback_data);
+    const update = telegram.pressButton(chatId, messageId, from, button.callback_data);
     await fetch(`${service.url}/telegram/webhook`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'x-telegram-bot-api-secret-token': TG_SECRET },
       body: JSON.stringify(update),
     });
+    const answer = telegram.answeredCallbacks.find((a) => a.callback_query_id === update.callback_query?.id);
+    if (answer?.text) printer.note(`the bot answers ${from.first_name} (only they see it): “${answer.text}”`);
   };
   const failures: string[] = [];
-  /** Ada asks, confirms, the reviewer approves on GitHub, and the run plays `plan`. Returns the run id. */
+  /**
+   * Ada asks in `chatId`, confirms, the reviewer approves (from Telegram in the team group, or on
+   * GitHub's page), and the run plays `plan`. Returns the run id.
+   */
   const deployToProduction = async (
     plan: 'success' | 'health_fail_rollback',
     expected: string,
     seed: number,
     after: number,
+    chatId: number,
   ) => {
-    const before = telegram.messages(ADA.id).filter((m) => m.from_bot).length;
-    await say(ADA, '/deploy production');
+    const before = telegram.messages(chatId).filter((m) => m.from_bot).length;
+    await say(ADA, '/deploy production', chatId);
     const ask = await waitFor(
-      () => telegram.messages(ADA.id).filter((m) => m.from_bot)[before],
+      () => telegram.messages(chatId).filter((m) => m.from_bot)[before],
       'confirmation',
     );
     await printer.settle(service);
-    await press(ADA, ask.message_id, 'Deploy');
+    await press(ADA, ask.message_id, 'Deploy', chatId);
     const run = await runFor(github, 'production', after);
     const played = github.simulate(run.id, plan, { delayMs: 150, delivery: { duplicates: 0.3, seed } });
     await waitFor(() => github.runs.get(run.id)?.pending, 'approval wait');
     await printer.settle(service);
-    printer.note('lead-reviewer approves the deployment on GitHub');
-    github.approve(run.id);
+    if (chatId === TEAM) {
+      const buttons = () =>
+        telegram.message(TEAM, ask.message_id)?.reply_markup?.inline_keyboard.flat() ?? [];
+      await waitFor(() => buttons().some((b) => b.text.includes('Approve')), 'Approve button');
+      await press(ADA, ask.message_id, 'Approve', TEAM);
+      await press(LENA, ask.message_id, 'Approve', TEAM);
+      const review = github.runs.get(run.id)?.reviews?.[0];
+      if (review?.login !== 'lead-reviewer')
+        failures.push('GitHub did not record lead-reviewer as the reviewer');
+      else printer.note(`GitHub records the review: ${review.state} by ${review.login}, “${review.comment}”`);
+    } else {
+      printer.note('lead-reviewer approves the deployment on GitHub');
+      github.approve(run.id);
+    }
     await played;
     await expectState(service, run.id, expected, failures);
     await printer.settle(service);
@@ -113,7 +152,8 @@ export async function runDemo(): Promise<number> {
   const started = Date.now();
   try {
     out('telegram-deploy-bot demo: the real bot against a simulated Telegram and GitHub (no network).');
-    out('Ada is an admin, Sam deploys to staging, Eve is nobody. Production needs a reviewer on GitHub.');
+    out('Ada is an admin, Sam deploys to staging, Eve is nobody. Production needs a reviewer on GitHub:');
+    out('Lena (lead-reviewer on GitHub) approves it from Telegram, as herself.');
     github.environments.set('staging', { url: 'https://staging.shop.example.com' });
     github.environments.set('production', { reviewers: ['lead-reviewer'], url: 'https://shop.example.com' });
     github.repo.commit({
@@ -136,25 +176,41 @@ export async function runDemo(): Promise<number> {
     await expectState(service, staging.id, 'succeeded', failures);
     await printer.settle(service);
 
-    printer.section('2. Ada deploys main to production: confirm, wait for the reviewer, succeed');
+    printer.section('2. Lena links her GitHub account: /link, the code entered at GitHub (device flow)');
+    await say(LENA, '/link');
+    const code = await waitFor(
+      () => /Enter the code ([A-Z]{4}-[A-Z]{4})/.exec(telegram.messages(LENA.id).at(-1)?.text ?? '')?.[1],
+      'device code',
+    );
+    await printer.settle(service);
+    printer.note(`Lena enters ${code} at github.com/login/device and authorises the app as lead-reviewer`);
+    github.oauth.authorize(code, 'lead-reviewer');
+    await waitFor(() => telegram.messages(LENA.id).at(-1)?.text.includes('Linked to GitHub'), 'link');
+    await printer.settle(service);
+
+    printer.section(
+      '3. Ada deploys main to production in the team group; she may not approve it herself, Lena approves from Telegram',
+    );
     github.repo.commit({
       branch: 'main',
       message: 'Add gift cards to checkout',
       author: 'Sam Carter',
       login: 'sam',
     });
-    const production = await deployToProduction('success', 'succeeded', 2, 0);
+    const production = await deployToProduction('success', 'succeeded', 2, 0, TEAM);
 
-    printer.section('3. A production deploy whose health check fails: the pipeline rolls back');
+    printer.section(
+      '4. A production deploy whose health check fails (approved on GitHub this time): the pipeline rolls back',
+    );
     github.repo.commit({
       branch: 'main',
       message: 'Tune cache <ttl> & timeouts',
       author: 'Ada Lovelace',
       login: 'ada',
     });
-    await deployToProduction('health_fail_rollback', 'rolled_back', 3, production);
+    await deployToProduction('health_fail_rollback', 'rolled_back', 3, production, ADA.id);
 
-    printer.section('4. Eve, who has no role, tries to deploy');
+    printer.section('5. Eve, who has no role, tries to deploy');
     await say(EVE, '/deploy production');
     await waitFor(() => telegram.messages(EVE.id).some((m) => m.from_bot), 'denial');
     await printer.settle(service);

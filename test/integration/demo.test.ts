@@ -10,6 +10,11 @@ describe('npm run demo', () => {
     expect(stdout).toContain('Demo finished: every deployment reached the state it should.');
     expect(stdout).toContain('✋ Waiting for approval');
     expect(stdout).toContain('lead-reviewer');
+    // A reviewer links her GitHub account and approves from Telegram; the requester may not.
+    expect(stdout).toContain('Linked to GitHub as lead-reviewer');
+    expect(stdout).toContain('You requested this deployment; production needs another reviewer');
+    expect(stdout).toContain('Approved on GitHub by lead-reviewer (from Telegram)');
+    expect(stdout).not.toContain('GitHub did not record lead-reviewer');
     expect(stdout).toContain('Failed and rolled back to the previous image');
     expect(stdout).toContain('Tune cache <ttl> & timeouts'); // HTML in a commit subject, shown literally
     expect(stdout).toContain('Not authorised. Your Telegram id is 1003.');
