@@ -8,9 +8,9 @@ import {
   type UserTokens,
 } from '../github/device-flow.ts';
 import { GitHubError } from '../github/github-error.ts';
-import { fetchViewer } from '../github/user-reviews.ts';
+import { createUserClient, fetchViewer } from '../github/user-reviews.ts';
 import { type Actor, auditAs, type DeployDeps } from './deploy-deps.ts';
-import { type AccountsContext, accountsContext, asLinkedUser, sealAccount } from './linked-accounts.ts';
+import { type AccountsContext, accountsContext, sealAccount } from './linked-accounts.ts';
 
 /** Stable codes for a `/link` that does not start. */
 export type LinkRefusal = 'not_configured' | 'not_private' | 'forbidden' | 'github_unavailable';
@@ -143,12 +143,10 @@ async function pollUntilAnswered(
 async function finishLink(ctx: AccountsContext, actor: Actor, tokens: UserTokens): Promise<LinkFinish> {
   const deps = ctx.deps;
   const now = deps.now();
-  const fresh = sealAccount(ctx, actor.id, { login: 'unknown', id: 0 }, tokens, now);
   let viewer: { login: string; id: number };
   try {
-    const asked = await asLinkedUser(ctx, fresh, (client) => fetchViewer(client));
-    if (!asked.ok) return { kind: 'failed', message: asked.message };
-    viewer = asked.value;
+    // A token GitHub handed over a moment ago: asked as it is, never refreshed here.
+    viewer = await fetchViewer(createUserClient(ctx.apiUrl, tokens.token));
   } catch (error) {
     const message = error instanceof GitHubError ? error.message : 'GitHub did not answer';
     return { kind: 'failed', message: `GitHub did not say who you are (${message}). Send /link again.` };

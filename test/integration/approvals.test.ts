@@ -248,4 +248,31 @@ describe('approving production from Telegram, as the GitHub reviewer (#12)', () 
       expect.arrayContaining(['github_link linked:octo-sam', 'github_unlink unlinked:octo-sam']),
     );
   });
+
+  it('a code declined at GitHub, or left to expire, links nothing and says so', async () => {
+    h = await startApprovals({ github: { oauth: { codeLifetimeSeconds: 1 } } });
+    await h.say(SAM, '/link');
+    const shown = await eventually(
+      () => h.botMessages(SAM.id).find((m) => m.text.includes('Enter the code')),
+      10_000,
+      'code',
+    );
+    h.github.oauth.deny(/Enter the code ([A-Z]{4}-[A-Z]{4})/.exec(shown.text)?.[1] ?? '');
+    await eventually(
+      () => h.botMessages(SAM.id).at(-1)?.text === 'You declined at GitHub; nothing was linked.',
+      10_000,
+      'declined',
+    );
+    await h.say(SAM, '/link');
+    await eventually(
+      () => h.botMessages(SAM.id).at(-1)?.text.startsWith('The code expired before it was entered at GitHub'),
+      10_000,
+      'expired',
+    );
+    expect(await h.service.deps.store.getLinkedAccount(SAM.id)).toBeNull();
+    const audit = (await h.audit()).map((a) => `${a.action} ${a.outcome}`);
+    expect(audit).toEqual(
+      expect.arrayContaining(['github_link refused:denied', 'github_link refused:expired']),
+    );
+  });
 });
