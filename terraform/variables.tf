@@ -101,7 +101,7 @@ variable "allowed_ssh_cidrs" {
 }
 
 variable "ssh_public_keys" {
-  description = "Each environment's own deploy key (one OpenSSH public key line each, from ssh-keygen): staging's and production's must differ. On its host the key can only run deploybot-ssh-gate (deploy, rollback, state)."
+  description = "Each environment's own deploy key (one OpenSSH public key line each, from ssh-keygen): staging's and production's must differ. On its host the key can only run deploybot-ssh-gate (deploy, canary, rollback, state)."
   type        = map(string)
 
   validation {
