@@ -31,8 +31,8 @@ weight="$3"
 check_environment_arg "$environment"
 check_image_arg "$image"
 [[ "$weight" =~ ^([1-9][0-9]?|100)$ ]] || fail 2 "refusing weight $(printf '%q' "$weight"): want 1-100"
-is_colour_strategy "$(host_strategy)" ||
-  fail 2 "this host is set up for $(host_strategy): a canary needs a blue-green or canary host"
+host="$(host_strategy)"
+is_colour_strategy "$host" || fail 2 "this host is set up for $host: a canary needs a blue-green or canary host"
 load_settings "$environment"
 take_lock
 export DEPLOY_ACTION=canary

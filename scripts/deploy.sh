@@ -44,7 +44,8 @@ image="$2"
 check_environment_arg "$environment"
 check_image_arg "$image"
 requested="${3:-recreate}"
-check_strategy_arg "$requested" "$(host_strategy)"
+host="$(host_strategy)"
+check_strategy_arg "$requested" "$host"
 load_settings "$environment"
 take_lock
 

@@ -36,8 +36,9 @@ if ! [[ "$deploy_path" =~ $PATH_PATTERN ]] || [[ "/$deploy_path/" == */../* ]]; 
   fail 2 "refusing DEPLOY_PATH $(printf '%q' "$deploy_path")"
 fi
 export DEPLOY_ACTION=rollback
+host="$(host_strategy)"
 
-if is_colour_strategy "$(host_strategy)"; then
+if is_colour_strategy "$host"; then
   load_settings "$environment"
   take_lock
   rollback_colours "$image"

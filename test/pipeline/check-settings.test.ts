@@ -137,7 +137,9 @@ describe('check-settings', () => {
   it('the job gives the script both, with their defaults', () => {
     const job = jobsOf(readYaml('.github/workflows/deploy.yml')).deploy;
     expect(job?.env).toMatchObject({
-      DEPLOY_STRATEGY: gh("vars.DEPLOY_STRATEGY || 'recreate'"),
+      DEPLOY_STRATEGY: gh(
+        "needs.resolve.outputs.action == 'rollback' && vars.DEPLOY_STRATEGY == 'canary' && 'blue-green' || vars.DEPLOY_STRATEGY || 'recreate'",
+      ),
       CANARY_STEPS: gh("vars.CANARY_STEPS || '[5, 25, 50, 100]'"),
     });
   });
