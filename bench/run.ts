@@ -1,6 +1,6 @@
 /**
  * `npm run bench [-- --quick] [-- --reps N] [-- --only ingest,confirm,freshness,memory,start,micro]
- *  [-- --bot-root DIR] [-- --out FILE]`
+ *  [-- --bot-root DIR] [-- --baseline DIR] [-- --out FILE]`
  *
  * The bot measured side by side with its peers on this machine, printed as a table and written as one
  * JSON file to bench/results/ with the machine noted. Servers run in their own processes pinned to one
@@ -32,6 +32,7 @@ async function main(): Promise<void> {
       only: { type: 'string' },
       out: { type: 'string' },
       'bot-root': { type: 'string' },
+      baseline: { type: 'string' },
     },
   });
   const only = values.only ? values.only.split(',') : [...SECTIONS];
@@ -47,6 +48,7 @@ async function main(): Promise<void> {
     reps: values.reps ? Number(values.reps) : null,
     serverCore: pinned ? serverCore : null,
     botRoot: values['bot-root'] ? resolve(values['bot-root']) : null,
+    baselineRoot: values.baseline ? resolve(values.baseline) : null,
     log: (line) => process.stderr.write(`${line}\n`),
   };
   if (!pinned) ctx.log('warning: could not pin to separate cores (taskset, 2+ cores); servers share the CPU');

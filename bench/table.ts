@@ -32,6 +32,13 @@ function table(header: string[], rows: string[][]): string {
   return [line(header), rule, ...rows.map(line)].join('\n');
 }
 
+const SERVER_LABELS = {
+  floor: 'floor (node:http + HMAC)',
+  bot: 'this bot',
+  probot: 'Probot 14',
+  baseline: 'this bot, baseline (--baseline)',
+} as const;
+
 const ms = (n: number, digits = 2) => `${n.toFixed(digits)} ms`;
 const verdict = (ok: boolean) => (ok ? 'met' : '**missed**');
 
@@ -65,11 +72,7 @@ export function formatReport(r: Report): string {
           'RSS',
         ],
         i.rows.map((row) => [
-          row.server === 'bot'
-            ? 'this bot'
-            : row.server === 'floor'
-              ? 'floor (node:http + HMAC)'
-              : 'Probot 14',
+          SERVER_LABELS[row.server],
           String(Math.round(row.throughput)),
           `${row.throughputVsFloor.toFixed(2)}×`,
           ms(row.p50At500, 3),

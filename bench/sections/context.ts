@@ -8,5 +8,7 @@ export type Context = {
   serverCore: number | null;
   /** Start the bot from this checkout instead (`--bot-root DIR`, e.g. an export of an older commit). */
   botRoot: string | null;
+  /** `--baseline DIR`: that checkout's bot joins the ingest comparison as `baseline`. */
+  baselineRoot: string | null;
   log: (line: string) => void;
 };

@@ -8,7 +8,7 @@ import type { Context } from './context.ts';
 
 /** One server's results over the repetitions (medians), with its ratio to the floor. */
 export type IngestRow = {
-  server: 'floor' | 'bot' | 'probot';
+  server: Server;
   /** Requests per second at 32 connections (median of the repetitions) and each repetition's. */
   throughput: number;
   throughputRuns: number[];
@@ -41,7 +41,7 @@ export type IngestResult = {
 };
 
 const SECRET = GITHUB_SECRET;
-const SERVERS = ['floor', 'bot', 'probot'] as const;
+type Server = 'floor' | 'bot' | 'probot' | 'baseline';
 
 type Measured = { load: LoadResult; fixed: LoadResult; cpuUs: number; rss: number };
 
@@ -59,10 +59,12 @@ export async function ingest(ctx: Context): Promise<IngestResult> {
   const rate = 500;
   const deliveries = deliveryMix({ secret: SECRET, owner: OWNER, repo: REPO, count: 4000, oursShare: 0.2 });
   const fakes = await startFakes();
-  const runs = new Map<string, Measured[]>(SERVERS.map((s) => [s, []]));
+  // `--baseline DIR`: another checkout's bot in the same rotation, for a before/after under one load.
+  const servers: Server[] = ['floor', 'bot', 'probot', ...(ctx.baselineRoot ? (['baseline'] as const) : [])];
+  const runs = new Map<string, Measured[]>(servers.map((s) => [s, []]));
   try {
     for (let rep = 0; rep < repetitions; rep++) {
-      const order = SERVERS.map((_, i) => SERVERS[(i + rep) % SERVERS.length] as (typeof SERVERS)[number]);
+      const order = servers.map((_, i) => servers[(i + rep) % servers.length] as Server);
       for (const name of order) {
         const server = await start(name, ctx, fakes);
         try {
@@ -99,7 +101,7 @@ export async function ingest(ctx: Context): Promise<IngestResult> {
   } finally {
     await fakes.close();
   }
-  const rows = SERVERS.map((name) => row(name, runs.get(name) ?? []));
+  const rows = servers.map((name) => row(name, runs.get(name) ?? []));
   const floor = rows.find((r) => r.server === 'floor');
   for (const r of rows) {
     r.throughputVsFloor = round(r.throughput / (floor?.throughput ?? Number.NaN), 2);
@@ -142,12 +144,13 @@ function row(server: IngestRow['server'], measured: Measured[]): IngestRow {
 }
 
 async function start(
-  name: (typeof SERVERS)[number],
+  name: Server,
   ctx: Context,
   fakes: Awaited<ReturnType<typeof startFakes>>,
 ): Promise<ServerProcess & { port: number }> {
-  if (name === 'bot') {
-    const bot: Bot = await startBot(fakes, { core: ctx.serverCore, root: ctx.botRoot });
+  if (name === 'bot' || name === 'baseline') {
+    const root = name === 'bot' ? ctx.botRoot : ctx.baselineRoot;
+    const bot: Bot = await startBot(fakes, { core: ctx.serverCore, root });
     return bot;
   }
   const port = await freePort();
