@@ -24,6 +24,7 @@ export type LinkFinish =
   /** The bot is shutting down, or the user started another `/link` or sent `/unlink`. */
   | { kind: 'stopped' };
 
+/** What `/link` answers at once. */
 export type LinkOutcome =
   | { kind: 'refused'; reason: LinkRefusal; message: string }
   /**
@@ -38,6 +39,7 @@ export type LinkOutcome =
       finished: Promise<LinkFinish>;
     };
 
+/** Who sent `/link`, from which chat, and whether that chat is their private chat with the bot. */
 export type LinkRequest = { actor: Actor; chatId: number; privateChat: boolean };
 
 /** Device flows waiting for their user, per Telegram user (this instance): a new /link replaces one. */

@@ -30,6 +30,7 @@ export type TokenFailure = {
   message: string;
 };
 
+/** The sentence that tells a user how to link (again). */
 export const RELINK_TEXT = 'Send /link to me in a private chat to link your GitHub account again.';
 const EXPIRED_TEXT = `Your GitHub link has expired. ${RELINK_TEXT}`;
 const REJECTED_TEXT = `GitHub no longer accepts your linked account (the token was revoked or has expired). ${RELINK_TEXT}`;

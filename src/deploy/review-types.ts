@@ -28,8 +28,10 @@ export type ReviewRefusal =
   /** Another reviewer's approval is being submitted at this moment. */
   | 'busy';
 
+/** What a press asks GitHub to record (the `state` of the review). */
 export type ReviewDecision = 'approved' | 'rejected';
 
+/** What came of a press of Approve or Reject. */
 export type ReviewOutcome =
   | { kind: 'refused'; reason: ReviewRefusal; message: string }
   /** An approval counted in Telegram: `have` of `need` distinct reviewers; nothing sent to GitHub yet. */
@@ -37,6 +39,7 @@ export type ReviewOutcome =
   /** GitHub recorded the review: `login` is the reviewer GitHub names in its review log. */
   | { kind: 'submitted'; deployment: DeploymentRecord; decision: ReviewDecision; login: string };
 
+/** A press as the Telegram adapter hands it over: who, where, the button's payload, the callback key. */
 export type ReviewPress = {
   actor: Actor;
   chatId: number;

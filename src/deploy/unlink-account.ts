@@ -3,6 +3,7 @@ import { type Actor, auditAs, type DeployDeps } from './deploy-deps.ts';
 import { stopLinking } from './link-account.ts';
 import { openTokens } from './linked-accounts.ts';
 
+/** What `/unlink` did. */
 export type UnlinkOutcome =
   | { kind: 'not_linked' }
   /** `revoked`: GitHub took the tokens back; false: the bot only forgot them (see `revokeTokens`). */

@@ -1,5 +1,5 @@
 import { Octokit } from '@octokit/rest';
-import { type GitHubError, toGitHubError } from './github-error.ts';
+import { toGitHubError } from './github-error.ts';
 import type { RepoRef } from './resolve-ref.ts';
 
 /**
@@ -148,5 +148,3 @@ export async function revokeTokens(apiUrl: string, tokens: string[], timeoutMs =
     return false;
   }
 }
-
-export type { GitHubError };

@@ -39,6 +39,7 @@ export type Dialect = {
   param: (n: number) => string;
 };
 
+/** SQLite: tables by name, numbered `?N` parameters. */
 export const SQLITE_DIALECT: Dialect = { table: (name) => name, param: (n) => `?${n}` };
 
 /** PostgreSQL, tables in the already quoted schema `s`. */
