@@ -27,8 +27,12 @@ const quiet = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {}
 
 /** A client acting as the owner of `token` against `apiUrl` (GITHUB_API_URL). */
 export function createUserClient(apiUrl: string, token: string, timeoutMs = 10_000): UserClient {
-  return new Octokit({
-    auth: token,
+  return new Octokit({ auth: token, ...clientOptions(apiUrl, timeoutMs) });
+}
+
+/** Octokit options for GitHub on behalf of a user (or nobody): quiet, with a time limit per request. */
+function clientOptions(apiUrl: string, timeoutMs: number) {
+  return {
     baseUrl: apiUrl,
     userAgent: 'telegram-deploy-bot',
     log: quiet,
@@ -36,7 +40,7 @@ export function createUserClient(apiUrl: string, token: string, timeoutMs = 10_0
       fetch: (url: string | URL | Request, init?: RequestInit) =>
         fetch(url, { ...init, signal: init?.signal ?? AbortSignal.timeout(timeoutMs) }),
     },
-  });
+  };
 }
 
 /**
@@ -132,15 +136,7 @@ export async function fetchRecordedReview(
 export async function revokeTokens(apiUrl: string, tokens: string[], timeoutMs = 10_000): Promise<boolean> {
   if (tokens.length === 0) return true;
   // Unauthenticated on purpose: GitHub answers an authenticated request to this endpoint with 403.
-  const anonymous = new Octokit({
-    baseUrl: apiUrl,
-    userAgent: 'telegram-deploy-bot',
-    log: quiet,
-    request: {
-      fetch: (url: string | URL | Request, init?: RequestInit) =>
-        fetch(url, { ...init, signal: init?.signal ?? AbortSignal.timeout(timeoutMs) }),
-    },
-  });
+  const anonymous = new Octokit(clientOptions(apiUrl, timeoutMs));
   try {
     await anonymous.rest.credentials.revoke({ credentials: tokens });
     return true;

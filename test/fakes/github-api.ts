@@ -12,7 +12,7 @@ import {
   validateResponse,
 } from './github-openapi.ts';
 import { errorBody, handleOperation } from './github-routes.ts';
-import { type SeedRun, seedDeployment } from './github-seed.ts';
+import { type SeedOptions, seedDeployment } from './github-seed.ts';
 import { type Delivery, type Plan, type SimulateOptions, Simulator } from './github-simulator.ts';
 import { GitHubState, type RunRecord, type WorkflowInput } from './github-state.ts';
 
@@ -97,14 +97,7 @@ export interface FakeGitHub {
      * otherwise: `'api'` for one created by hand through the REST API (no run), or a run of another
      * branch, event or workflow file, with its own title (a writer's forgery).
      */
-    seed: (opts: {
-      environment: string;
-      sha: string;
-      statuses: string[];
-      creator?: string;
-      createdAt?: string;
-      via?: 'api' | SeedRun;
-    }) => number;
+    seed: (opts: SeedOptions) => number;
   };
   runs: { get: (id: number) => RunRecord | undefined; list: () => RunRecord[] };
   /** Resolves with the next dispatched run that matches `predicate`. */
