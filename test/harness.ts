@@ -216,3 +216,11 @@ export function buttonData(
   }
   throw new Error(`no button "${label}" on the message`);
 }
+
+/** Says something over the webhook route and waits for the bot's next message in that chat; returns its text. */
+export async function ask(harness: Harness, from: Person, text: string, what = text): Promise<string> {
+  const before = harness.botMessages(from.id).length;
+  await harness.say(from, text);
+  await eventually(() => harness.botMessages(from.id).length > before, 15_000, `answer to ${what}`);
+  return harness.botMessages(from.id)[before]?.text ?? '';
+}

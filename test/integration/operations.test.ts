@@ -1,7 +1,17 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ADA, buttonData, EVE, eventually, type Harness, SAM, startHarness, testClock } from '../harness.ts';
+import {
+  ADA,
+  ask,
+  buttonData,
+  EVE,
+  eventually,
+  type Harness,
+  SAM,
+  startHarness,
+  testClock,
+} from '../harness.ts';
 
 let h: Harness | undefined;
 const servers: Server[] = [];
@@ -15,13 +25,6 @@ afterEach(async () => {
 });
 
 const lastText = (harness: Harness, chatId: number) => harness.botMessages(chatId).at(-1)?.text ?? '';
-/** Says something and waits for the bot's next message in that chat. */
-async function ask(harness: Harness, from: typeof ADA, text: string, what = text): Promise<string> {
-  const before = harness.botMessages(from.id).length;
-  await harness.say(from, text);
-  await eventually(() => harness.botMessages(from.id).length > before, 15_000, `answer to ${what}`);
-  return harness.botMessages(from.id)[before]?.text ?? '';
-}
 const dispatches = (harness: Harness | undefined) =>
   (harness?.github.requests ?? []).filter(
     (r) => r.method === 'POST' && r.path.endsWith('/dispatches') && r.status < 300,

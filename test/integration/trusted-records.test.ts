@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { ADA, eventually, type Harness, startHarness } from '../harness.ts';
+import { ADA, ask, type Harness, startHarness } from '../harness.ts';
 
 /**
  * Attacks of someone with write access to the repository (docs/security.md): deployments and
@@ -12,13 +12,6 @@ afterEach(async () => {
   await h?.close();
   h = undefined;
 });
-
-async function ask(harness: Harness, text: string): Promise<string> {
-  const before = harness.botMessages(ADA.id).length;
-  await harness.say(ADA, text);
-  await eventually(() => harness.botMessages(ADA.id).length > before, 15_000, `answer to ${text}`);
-  return harness.botMessages(ADA.id)[before]?.text ?? '';
-}
 
 const TEAM_CHAT = -100_777;
 
@@ -67,12 +60,12 @@ describe('rollback targets and "running now" come from trusted records only', ()
       createdAt: '2026-01-12T10:00:00Z',
     });
 
-    const proposal = await ask(h, '/rollback production');
+    const proposal = await ask(h, ADA, '/rollback production');
     expect(proposal).toContain(`Rollback to production · ${good.slice(0, 7)}`);
     expect(proposal).toContain(`Now running: ${current.slice(0, 7)}`);
     expect(proposal).not.toContain(planted.slice(0, 7));
     expect(proposal).not.toContain(reviewedElsewhere.slice(0, 7));
-    const history = await ask(h, '/history production');
+    const history = await ask(h, ADA, '/history production');
     expect(history.split('\n').filter((l) => l.includes('unverified'))).toHaveLength(3);
   });
 
@@ -93,7 +86,7 @@ describe('rollback targets and "running now" come from trusted records only', ()
         createdAt: `2026-01-${at}T10:00:00Z`,
       });
     }
-    const proposal = await ask(h, '/rollback production');
+    const proposal = await ask(h, ADA, '/rollback production');
     expect(proposal).toContain(`Rollback to production · ${good.slice(0, 7)}`);
     expect(proposal).not.toContain(unmerged.slice(0, 7));
   });
@@ -107,7 +100,7 @@ describe('rollback targets and "running now" come from trusted records only', ()
       statuses: ['success'],
       createdAt: '2026-01-12T10:00:00Z',
     });
-    expect(await ask(h, '/status')).toContain(
+    expect(await ask(h, ADA, '/status')).toContain(
       `Running <code>${current.slice(0, 7)}</code>`.replace(/<\/?code>/g, ''),
     );
     const forged = h.github.repo.commit({ branch: 'evil', message: 'Backdoor' });
@@ -119,7 +112,7 @@ describe('rollback targets and "running now" come from trusted records only', ()
       via: 'api',
       creator: 'mallory',
     });
-    const status = await ask(h, '/status');
+    const status = await ask(h, ADA, '/status');
     expect(status).toContain(
       'Running: unknown (the latest deployment (by mallory) was not made by the deploy workflow on the default branch)',
     );
@@ -146,7 +139,7 @@ describe('runs started outside Telegram', () => {
     expect(h.botMessages(TEAM_CHAT)).toHaveLength(0);
     expect(await h.service.deps.store.listDeployments({ limit: 5 })).toHaveLength(0);
     // Nothing "in flight" blocks a real deploy to production.
-    const proposal = await ask(h, '/deploy production');
+    const proposal = await ask(h, ADA, '/deploy production');
     expect(proposal).toContain('Deploy to production');
     expect(proposal).not.toContain('already');
   });
