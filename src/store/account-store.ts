@@ -29,7 +29,8 @@ export type TableName =
   | 'locks'
   | 'leases'
   | 'audit_anchors'
-  | 'audit_entries';
+  | 'audit_entries'
+  | 'chat_pace';
 
 /** The few ways the two SQL dialects differ here. */
 export type Dialect = {

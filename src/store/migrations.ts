@@ -147,6 +147,16 @@ CREATE TABLE audit_entries (
 ) STRICT;
 `,
   },
+  {
+    version: 5,
+    name: 'chat pace shared by the cluster',
+    sql: `
+CREATE TABLE chat_pace (
+  chat_id INTEGER PRIMARY KEY,
+  next_at INTEGER NOT NULL
+) STRICT;
+`,
+  },
 ];
 
 /**
@@ -285,6 +295,16 @@ CREATE TABLE ${s}.audit_entries (
   outcome text,
   prev_hash text NOT NULL,
   hash text NOT NULL
+);
+`,
+  },
+  {
+    version: 5,
+    name: 'chat pace shared by the cluster',
+    sql: (s) => `
+CREATE TABLE ${s}.chat_pace (
+  chat_id bigint PRIMARY KEY,
+  next_at bigint NOT NULL
 );
 `,
   },

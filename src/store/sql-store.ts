@@ -1,6 +1,7 @@
 import type { AuditAnchor, AuditEntry } from '../core/audit-record.ts';
 import { accountStore, type Dialect } from './account-store.ts';
 import type { Row } from './rows.ts';
+import { clusterStatements } from './cluster-statements.ts';
 import { sharedStatements } from './shared-statements.ts';
 import type { ClaimVoteResult, EnvironmentLock, LinkedAccount, ReviewVote } from './store.ts';
 import type { BindValue } from './store-params.ts';
@@ -13,12 +14,14 @@ import type { BindValue } from './store-params.ts';
 export abstract class SqlStore {
   readonly #shared: ReturnType<typeof sharedStatements>;
   readonly #accounts: ReturnType<typeof accountStore>;
+  readonly #cluster: ReturnType<typeof clusterStatements>;
 
   constructor(dialect: Dialect) {
     const run = (what: string, sql: string, params: readonly BindValue[]) =>
       this.runStatement(what, sql, params);
     this.#shared = sharedStatements(run, dialect);
     this.#accounts = accountStore(run, dialect);
+    this.#cluster = clusterStatements(run, dialect);
   }
 
   /**
@@ -91,5 +94,18 @@ export abstract class SqlStore {
 
   listAuditEntries(after: number, limit: number): Promise<AuditEntry[]> {
     return this.#shared.listAuditEntries(after, limit);
+  }
+
+  // Pacing and leases for several instances: one implementation for both drivers (cluster-statements.ts).
+  takeChatTurn(chatId: number, gapMs: number, now: number): Promise<number> {
+    return this.#cluster.takeChatTurn(chatId, gapMs, now);
+  }
+
+  holdChat(chatId: number, until: number): Promise<void> {
+    return this.#cluster.holdChat(chatId, until);
+  }
+
+  releaseLease(name: string, holder: string): Promise<boolean> {
+    return this.#cluster.releaseLease(name, holder);
   }
 }

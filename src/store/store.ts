@@ -187,6 +187,17 @@ export type Store = {
   releaseReviewVote(runId: number, telegramUserId: number): Promise<void>;
   /** The votes on a run, oldest first. */
   listReviewVotes(runId: number): Promise<ReviewVote[]>;
+
+  /**
+   * Takes the next turn to call Telegram for a chat, shared by every instance: returns when the turn
+   * starts (`now`, or the end of the last turn anyone took) and books the chat for `gapMs` after it.
+   * The caller waits until then, so the cluster as a whole keeps one chat's pace.
+   */
+  takeChatTurn(chatId: number, gapMs: number, now: number): Promise<number>;
+  /** No turn for the chat starts before `until` (Telegram's `retry_after`, for the whole cluster). */
+  holdChat(chatId: number, until: number): Promise<void>;
+  /** Gives a lease back (shutdown) if `holder` holds it, so another instance takes it at once. */
+  releaseLease(name: string, holder: string): Promise<boolean>;
 };
 
 /** Stable codes for StoreError. */

@@ -78,6 +78,7 @@ if (unreachable !== null) {
       expect(tables.rows.map((r) => r.table_name).toSorted()).toEqual([
         'audit_anchors',
         'audit_entries',
+        'chat_pace',
         'confirmations',
         'deliveries',
         'deployments',
@@ -107,7 +108,7 @@ if (unreachable !== null) {
       await Promise.all(stores.map((s) => s.migrate()));
       await Promise.all(stores.map((s) => s.close()));
       const applied = await sql(`SELECT version FROM "${schema}".schema_migrations`);
-      expect(applied.rows.map((r) => r.version)).toEqual([1, 2, 3, 4]);
+      expect(applied.rows.map((r) => r.version)).toEqual([1, 2, 3, 4, 5]);
     });
 
     it('fails a migration as a whole, with code migration', async () => {

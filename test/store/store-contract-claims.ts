@@ -69,6 +69,44 @@ export function describeClaimsContract(suite: ContractSuite): void {
       );
       expect(results.filter(Boolean)).toHaveLength(1);
     });
+
+    it('is given back only by its holder, and is then free at once', async () => {
+      expect(await store.tryLease('telegram-polling', 'a', 60_000, T0)).toBe(true);
+      expect(await store.releaseLease('telegram-polling', 'b')).toBe(false);
+      expect(await store.tryLease('telegram-polling', 'b', 60_000, T0 + 1)).toBe(false);
+      expect(await store.releaseLease('telegram-polling', 'a')).toBe(true);
+      expect(await store.releaseLease('telegram-polling', 'a')).toBe(false);
+      expect(await store.tryLease('telegram-polling', 'b', 60_000, T0 + 2)).toBe(true);
+    });
+  });
+
+  describe('chat pace', () => {
+    it('gives each caller its own turn, gapMs apart, starting now when the chat is free', async () => {
+      expect(await store.takeChatTurn(-100, 3000, T0)).toBe(T0);
+      expect(await store.takeChatTurn(-100, 3000, T0 + 10)).toBe(T0 + 3000);
+      expect(await store.takeChatTurn(-100, 3000, T0 + 20)).toBe(T0 + 6000);
+      // Another chat has its own pace; a chat quiet for long starts at once again.
+      expect(await store.takeChatTurn(7, 1000, T0 + 20)).toBe(T0 + 20);
+      expect(await store.takeChatTurn(-100, 3000, T0 + 60_000)).toBe(T0 + 60_000);
+    });
+
+    it('holds a chat until a time (a 429 for everyone), never moving it earlier', async () => {
+      await store.holdChat(-5, T0 + 30_000);
+      await store.holdChat(-5, T0 + 10_000);
+      expect(await store.takeChatTurn(-5, 3000, T0)).toBe(T0 + 30_000);
+      await store.holdChat(9, T0 + 5000);
+      expect(await store.takeChatTurn(9, 1000, T0)).toBe(T0 + 5000);
+    });
+
+    it('hands concurrent callers distinct turns', async () => {
+      const turns = await Promise.all(Array.from({ length: 10 }, () => store.takeChatTurn(-42, 3000, T0)));
+      expect([...turns].sort((a, b) => a - b)).toEqual(Array.from({ length: 10 }, (_, i) => T0 + i * 3000));
+    });
+
+    it('refuses a negative gap and a non-integer time', async () => {
+      await expect(store.takeChatTurn(1, -1, T0)).rejects.toThrow(RangeError);
+      await expect(store.takeChatTurn(1, 1000, 1.5)).rejects.toThrow();
+    });
   });
 
   describe('locks', () => {

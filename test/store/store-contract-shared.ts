@@ -56,6 +56,13 @@ export function describeSharedStoreContract(suite: ContractSuite): void {
       expect(leases.filter(Boolean)).toHaveLength(1);
       const firsts = await Promise.all(both.map((s) => s.rememberDelivery('telegram', '77', T0)));
       expect(firsts.filter(Boolean)).toHaveLength(1);
+      // Two instances pacing one group chat: every turn is distinct, 3 s apart, whoever took it.
+      const turns = await Promise.all(
+        Array.from({ length: 12 }, (_, i) => both[i % 2]?.takeChatTurn(-77, 3000, T0)),
+      );
+      expect([...turns].sort((a, b) => (a ?? 0) - (b ?? 0))).toEqual(
+        Array.from({ length: 12 }, (_, i) => T0 + i * 3000),
+      );
     });
 
     it('appends to one audit chain from both, never forking it', async (ctx) => {
