@@ -1,7 +1,7 @@
 import type { AuditAnchor, AuditEntry } from '../core/audit-record.ts';
 import { accountStore, type Dialect } from './account-store.ts';
-import type { Row } from './rows.ts';
 import { clusterStatements } from './cluster-statements.ts';
+import type { Row } from './rows.ts';
 import { sharedStatements } from './shared-statements.ts';
 import type { ClaimVoteResult, EnvironmentLock, LinkedAccount, ReviewVote } from './store.ts';
 import type { BindValue } from './store-params.ts';
