@@ -70,7 +70,15 @@ async function serveCommand(): Promise<number> {
     process.once('SIGTERM', () => resolve(null));
     void service.refused.then(resolve);
   });
+  // SIGTERM must end the process within 10 s (docker stop, Kubernetes): close() aims for 8 s, and
+  // anything it waits on past that is given up.
+  const deadline = setTimeout(() => {
+    process.stderr.write('deploybot: shutdown took over 10 s; exiting anyway\n');
+    process.exit(1);
+  }, 10_000);
+  deadline.unref();
   await service.close();
+  clearTimeout(deadline);
   if (!refused) return 0;
   const { redactSecrets } = await import('./logger.ts');
   process.stderr.write(`deploybot: stopped: ${redactSecrets(refused.message, config.secrets)}\n`);

@@ -30,6 +30,7 @@ import { connectTelegram } from './telegram/connect-telegram.ts';
 import { createBotClient, installHandlers } from './telegram/create-bot.ts';
 import { deploymentKeyboard } from './telegram/keyboards.ts';
 import { Outbox } from './telegram/outbox.ts';
+import { type PollingLeader, startPollingLeader } from './telegram/polling-leader.ts';
 import { renderDeployment } from './telegram/render-deployment.ts';
 
 export type ServiceOptions = {
@@ -56,6 +57,13 @@ export type Service = {
   remindLocksNow: () => Promise<void>;
   /** Resolves if Telegram or GitHub refuses the credentials after the start: the CLI stops with exit code 2. */
   refused: Promise<Error>;
+  /** Polling mode: whether this instance is the one long-polling Telegram (one per cluster). */
+  polling: () => boolean;
+  /**
+   * Stops gracefully within about 8 s: `/readyz` says shutting down, no new connections, requests in
+   * flight and their follow-ups finish, owed messages are flushed while the time allows (the rest
+   * stay owed in the store for another instance), polling stops and every lease is given back.
+   */
   close: () => Promise<void>;
 };
 
@@ -71,6 +79,8 @@ export async function startService(config: Readonly<Config>, options: ServiceOpt
   // Build.
   const log = options.logger ?? createLogger({ level: config.logLevel, secrets: config.secrets });
   const now = options.now ?? Date.now;
+  // This instance's name in the store's leases and message claims.
+  const holder = randomBytes(8).toString('hex');
   const metrics = createMetrics();
   const store = await openStore(config.databaseUrl);
   // The audit log checks its anchor in the store when it opens, so the schema must be there first.
@@ -92,6 +102,7 @@ export async function startService(config: Readonly<Config>, options: ServiceOpt
     api: bot.api,
     store,
     now,
+    holder,
     ...options.outbox,
     render: (record) => ({
       text: renderDeployment(record, now()),
@@ -120,14 +131,20 @@ export async function startService(config: Readonly<Config>, options: ServiceOpt
   installHandlers(bot, { deploy: deps, outbox, callbackKey }, (error, update) =>
     log.error({ err: error, update_id: update.update_id }, 'update handler failed'),
   );
+  let poller: PollingLeader | null = null;
+  const startPolling = () => {
+    poller ??= startPoller(config, bot, store, holder, log);
+  };
   const dependencies = connectDependencies(
     { telegram: () => connectTelegram(bot), github: () => checkGitHubAccess(github, repo) },
-    connectOptions(config, bot, log),
+    connectOptions(config, log, startPolling),
   );
+  let draining = false;
   const http = createHttpServer({
     metrics,
     ping: () => readiness(store, audit),
     waitingFor: dependencies.waitingFor,
+    draining: () => draining,
     log: (level, message, error) => log[level]({ err: error }, message),
     ...webhookRoutes(config, deps, bot, log),
   });
@@ -136,7 +153,7 @@ export async function startService(config: Readonly<Config>, options: ServiceOpt
     await audit.close();
     await store.close();
   });
-  const timers = startTimers(deps, log);
+  const timers = startTimers(deps, holder, log);
   void timers.reconciler.runNow({ lease: false });
 
   return {
@@ -147,19 +164,32 @@ export async function startService(config: Readonly<Config>, options: ServiceOpt
     reconcileNow: timers.reconciler.runNow,
     remindLocksNow: () => timers.reminders.runNow(),
     refused: dependencies.refused,
+    polling: () => poller?.polling() ?? false,
     close: async () => {
+      draining = true;
       linking.abort();
       dependencies.stop();
-      timers.reconciler.stop();
-      timers.reminders.stop();
-      if (bot.isRunning()) await bot.stop();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      await deps.followUps.settle(5000);
+      const stopped = Date.now();
+      const left = () => Math.max(0, 8000 - (Date.now() - stopped));
+      // No new connections; idle keep-alive ones close, so a balancer sends the next request elsewhere.
+      const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      await Promise.all([poller?.close(), timers.stop()]);
+      await Promise.race([serverClosed, sleep(4000)]);
+      server.closeAllConnections();
+      await deps.followUps.settle(Math.min(3000, left()));
+      const flushed = await outbox.drain(left());
+      if (!flushed)
+        log.warn('shutting down with messages owed; another instance or the next start sends them');
       outbox.close();
       await audit.close();
       await store.close();
     },
   };
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }
 
 /** Linking GitHub accounts, when GITHUB_OAUTH_CLIENT_ID is set: the sealing key, and a signal that stops device flows at shutdown. */
@@ -257,25 +287,52 @@ async function listenAndConnect(
   return { server, port };
 }
 
-/** Logs each try; starts long polling once Telegram answers (polling mode). */
-function connectOptions(config: Readonly<Config>, bot: Bot, log: Logger): ConnectOptions {
+/** Logs each try; once Telegram answers in polling mode, this instance competes to be the poller. */
+function connectOptions(config: Readonly<Config>, log: Logger, startPolling: () => void): ConnectOptions {
   return {
     onConnected: (name) => {
       log.info({ dependency: name }, 'connected');
-      if (name !== 'telegram' || config.telegram.mode !== 'polling') return;
-      bot
-        .start({ drop_pending_updates: false, allowed_updates: ['message', 'callback_query'] })
-        .catch((error) => log.error({ err: error }, 'long polling stopped'));
+      if (name === 'telegram' && config.telegram.mode === 'polling') startPolling();
     },
     onRetry: (name, problem, inMs) =>
       log.warn({ dependency: name, problem, retry_in_ms: inMs }, 'dependency not answering; trying again'),
   };
 }
 
-/** Reconciliation every RECONCILE_INTERVAL_SECONDS and lock reminders every minute, each by one instance. */
-function startTimers(deps: DeployDeps, log: Logger): { reconciler: LeasedTimer; reminders: LeasedTimer } {
+/**
+ * Long polling by one instance of the cluster at a time (the lease `telegram-polling`): renewed every
+ * half RECONCILE_INTERVAL_SECONDS and lapsing after one and a half, so a dead poller is replaced
+ * within about two intervals.
+ */
+function startPoller(
+  config: Readonly<Config>,
+  bot: Bot,
+  store: Store,
+  holder: string,
+  log: Logger,
+): PollingLeader {
+  const everyMs = config.reconcileIntervalSeconds * 500;
+  return startPollingLeader({
+    store,
+    holder,
+    everyMs,
+    leaseMs: everyMs * 3,
+    now: Date.now,
+    start: () => bot.start({ drop_pending_updates: false, allowed_updates: ['message', 'callback_query'] }),
+    stop: () => bot.stop(),
+    onError: (error) => log.error({ err: error }, 'long polling'),
+    onChange: (polling) => log.info({ polling }, polling ? 'long polling Telegram' : 'not polling Telegram'),
+  });
+}
+
+type Timers = { reconciler: LeasedTimer; reminders: LeasedTimer; stop: () => Promise<void> };
+
+/**
+ * Reconciliation every RECONCILE_INTERVAL_SECONDS and lock reminders every minute, each by one
+ * instance; `stop` gives their leases back so another instance takes over at its next tick.
+ */
+function startTimers(deps: DeployDeps, holder: string, log: Logger): Timers {
   const { store, now, config } = deps;
-  const holder = randomBytes(8).toString('hex');
   const reconciler = startLeasedTimer({
     store,
     holder,
@@ -302,7 +359,15 @@ function startTimers(deps: DeployDeps, log: Logger): { reconciler: LeasedTimer; 
     },
     onError: (error) => log.error({ err: error }, 'lock reminders failed'),
   });
-  return { reconciler, reminders };
+  const stop = async () => {
+    reconciler.stop();
+    reminders.stop();
+    for (const name of ['reconcile', 'lock-reminders'])
+      await store
+        .releaseLease(name, holder)
+        .catch((error) => log.warn({ err: error, lease: name }, 'lease not released'));
+  };
+  return { reconciler, reminders, stop };
 }
 
 function listen(server: Server, hostname: string, port: number): Promise<Server> {

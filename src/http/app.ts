@@ -18,6 +18,8 @@ export type AppDeps = {
   ping: () => Promise<void>;
   /** The outside dependencies not connected yet (`telegram`, `github`): `/readyz` answers 503 naming them. */
   waitingFor?: () => string[];
+  /** True once the instance is shutting down: `/readyz` answers 503 so a balancer stops sending here. */
+  draining?: () => boolean;
   /** Webhook mode only: the Telegram route exists when this is given. */
   telegram?: {
     secret: string;
@@ -40,6 +42,7 @@ export function createApp(deps: AppDeps): Hono {
 
   app.get('/healthz', (c) => c.text('ok'));
   app.get('/readyz', async (c) => {
+    if (deps.draining?.()) return c.json({ ready: false, waiting_for: [], problem: 'shutting down' }, 503);
     const waiting = deps.waitingFor?.() ?? [];
     const problem = await withTimeout(deps.ping(), 2000).then(
       () => null,

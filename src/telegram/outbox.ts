@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { Api } from 'grammy';
 import type { InlineKeyboardMarkup } from 'grammy/types';
 import type { DeploymentRecord } from '../core/deployment.ts';
@@ -17,6 +18,13 @@ export type OutboxOptions = {
   store: Store;
   render: RenderDeployment;
   now?: () => number;
+  /**
+   * This instance's name in the store's leases: while it shows a deployment's message, no other
+   * instance edits it (default: random).
+   */
+  holder?: string;
+  /** Telegram's clock for pacing (default Date.now): the pace is kept in real time whatever `now` says. */
+  wallClock?: () => number;
   /** Gap between two messages or edits to one private chat (Telegram: about 1 per second). */
   privateIntervalMs?: number;
   /** Gap in groups (Telegram: 20 per minute). */
@@ -50,6 +58,12 @@ type Turn = { called: boolean; failure: TelegramFailure | null };
 const MESSAGE_OPTIONS = { parse_mode: 'HTML', link_preview_options: { is_disabled: true } } as const;
 
 /**
+ * How long one instance may hold a deployment's message while it sends or edits it. Longer than a
+ * Telegram call takes; if the instance dies holding it, another shows the message after this.
+ */
+const MESSAGE_CLAIM_MS = 30_000;
+
+/**
  * Everything the bot says in a chat goes through here, paced per chat so Telegram's limits are not
  * hit, and deployment messages are edited in place with their latest state:
  *
@@ -62,6 +76,13 @@ const MESSAGE_OPTIONS = { parse_mode: 'HTML', link_preview_options: { is_disable
  *   arrives within seconds of Telegram's recovery. Only a permanent refusal (message gone, bot
  *   blocked) gives up;
  * - what was delivered is stored (`deliveredVersion`), so `resume()` after a restart sends what is owed.
+ *
+ * Several instances on one database behave as one outbox: every call to Telegram first takes the
+ * chat's next turn in the store (`takeChatTurn`), so the cluster keeps one pace per chat, and a 429
+ * holds the chat for every instance. A deployment's message is sent or edited only under a claim in
+ * the store, and the record is read under it, so two instances never race an older state over a
+ * newer one; the claim's holder looks again after giving it back, so a change made meanwhile (whose
+ * writer found the claim taken) is still shown.
  */
 export class Outbox implements Notifier {
   readonly #o: Required<Omit<OutboxOptions, 'onError'>> & Pick<OutboxOptions, 'onError'>;
@@ -69,7 +90,15 @@ export class Outbox implements Notifier {
   #closed = false;
 
   constructor(options: OutboxOptions) {
-    this.#o = { now: Date.now, privateIntervalMs: 1050, groupIntervalMs: 3100, sendAttempts: 8, ...options };
+    this.#o = {
+      now: Date.now,
+      wallClock: Date.now,
+      holder: randomBytes(8).toString('hex'),
+      privateIntervalMs: 1050,
+      groupIntervalMs: 3100,
+      sendAttempts: 8,
+      ...options,
+    };
   }
 
   /** Sends a message when the chat's turn comes; resolves with its message id. */
@@ -117,6 +146,16 @@ export class Outbox implements Notifier {
     return true;
   }
 
+  /** Waits (at most `timeoutMs`) until nothing is queued or in flight; true when it got there. */
+  async drain(timeoutMs: number): Promise<boolean> {
+    const deadline = this.#o.wallClock() + timeoutMs;
+    while (!this.idle()) {
+      if (this.#o.wallClock() >= deadline) return false;
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+    return true;
+  }
+
   close(): void {
     this.#closed = true;
     for (const q of this.#chats.values()) {
@@ -138,7 +177,7 @@ export class Outbox implements Notifier {
   #schedule(chatId: number): void {
     const q = this.#queue(chatId);
     if (this.#closed || q.busy || q.timer || (q.sends.length === 0 && q.edits.size === 0)) return;
-    const delay = Math.max(0, q.nextAt - this.#o.now());
+    const delay = Math.max(0, q.nextAt - this.#o.wallClock());
     q.timer = setTimeout(() => {
       q.timer = null;
       void this.#work(chatId);
@@ -152,7 +191,7 @@ export class Outbox implements Notifier {
     let turn: Turn = { called: false, failure: null };
     try {
       const send = q.sends.shift();
-      if (send) turn = await this.#sendPlain(chatId, q, send);
+      if (send) turn = await this.#sendPlainInTurn(chatId, q, send);
       else {
         const [id] = q.edits;
         if (id !== undefined) {
@@ -169,16 +208,43 @@ export class Outbox implements Notifier {
 
   /** When the chat's next call may go: the pace after a call, `retry_after` after a 429, backoff after a 5xx. */
   #pace(chatId: number, q: ChatQueue, turn: Turn): void {
-    const now = this.#o.now();
+    const now = this.#o.wallClock();
     const failure = turn.failure;
     if (turn.called && failure?.kind !== 'transient') q.failures = 0;
     let next = turn.called ? now + (chatId < 0 ? this.#o.groupIntervalMs : this.#o.privateIntervalMs) : now;
-    if (failure?.kind === 'flood') next = Math.max(next, now + failure.retryAfterMs);
+    if (failure?.kind === 'flood') {
+      next = Math.max(next, now + failure.retryAfterMs);
+      // Every instance waits it out: Telegram counts the bot's calls, not one process's.
+      this.#o.store.holdChat(chatId, Math.round(next)).catch((error) => this.#o.onError?.(error, { chatId }));
+    }
     if (failure?.kind === 'transient') {
       q.failures += 1;
       next = Math.max(next, now + backoffMs(q.failures));
     }
     q.nextAt = Math.max(q.nextAt, next);
+  }
+
+  /**
+   * Waits for the chat's next turn, shared by every instance through the store. When the store does
+   * not answer, this instance's own pace (`#pace`) still holds: degraded, not stopped.
+   * @returns false when the outbox was closed while waiting (nothing may be sent then).
+   */
+  async #takeTurn(chatId: number): Promise<boolean> {
+    const gap = chatId < 0 ? this.#o.groupIntervalMs : this.#o.privateIntervalMs;
+    try {
+      const at = await this.#o.store.takeChatTurn(chatId, gap, Math.round(this.#o.wallClock()));
+      const wait = at - this.#o.wallClock();
+      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+    } catch (error) {
+      this.#o.onError?.(error, { chatId });
+    }
+    return !this.#closed;
+  }
+
+  async #sendPlainInTurn(chatId: number, q: ChatQueue, send: Send): Promise<Turn> {
+    if (await this.#takeTurn(chatId)) return this.#sendPlain(chatId, q, send);
+    send.reject(new Error('outbox closed'));
+    return { called: false, failure: null };
   }
 
   async #sendPlain(chatId: number, q: ChatQueue, send: Send): Promise<Turn> {
@@ -202,8 +268,37 @@ export class Outbox implements Notifier {
     }
   }
 
-  /** Sends or edits one deployment's message to its newest version; on a failure it stays owed. */
+  /**
+   * Sends or edits one deployment's message to its newest version, in the chat's turn and under the
+   * deployment's claim; on a failure it stays owed. Another instance holding the claim shows it.
+   */
   async #deliver(chatId: number, deploymentId: string): Promise<Turn> {
+    const { store, holder } = this.#o;
+    const notCalled: Turn = { called: false, failure: null };
+    const claim = `message:${deploymentId}`;
+    try {
+      const owed = await store.getDeployment(deploymentId);
+      if (!owed || !owesMessage(owed) || !(await this.#takeTurn(chatId))) return notCalled;
+      // Held by another instance: it shows the newest version, and looks again when it is done.
+      if (!(await store.tryLease(claim, holder, MESSAGE_CLAIM_MS, Math.round(this.#o.wallClock()))))
+        return notCalled;
+    } catch (error) {
+      // The store did not answer: still owed; tried again after the chat's backoff.
+      this.#o.onError?.(error, { chatId, deploymentId });
+      this.#queue(chatId).edits.add(deploymentId);
+      return { called: false, failure: { kind: 'transient' } };
+    }
+    try {
+      return await this.#deliverClaimed(chatId, deploymentId);
+    } finally {
+      // Given back first, then looked at again: a version written while the claim was held is shown.
+      await store.releaseLease(claim, holder).catch((error) => this.#o.onError?.(error, { chatId }));
+      const after = await store.getDeployment(deploymentId).catch(() => null);
+      if (after && owesMessage(after)) this.#queue(chatId).edits.add(deploymentId);
+    }
+  }
+
+  async #deliverClaimed(chatId: number, deploymentId: string): Promise<Turn> {
     try {
       const record = await this.#o.store.getDeployment(deploymentId);
       if (!record || !owesMessage(record)) return { called: false, failure: null };
