@@ -113,7 +113,7 @@ describe.skipIf(compose.skip)('docker-compose.yml', () => {
   });
 
   it('postgres and monitoring services sit behind their profiles, with volumes and health checks', () => {
-    expect(services.postgres?.profiles).toEqual(['postgres']);
+    expect(services.postgres?.profiles).toEqual(['postgres', 'ha']);
     expect(list(obj(services.postgres?.healthcheck).test).join(' ')).toContain('pg_isready');
     expect(mounts(obj(services.postgres)).map((m) => m.target)).toContain('/var/lib/postgresql/data');
     expect(services.prometheus?.profiles).toEqual(['monitoring']);
@@ -145,6 +145,39 @@ describe.skipIf(compose.skip)('docker-compose.yml', () => {
     const prometheus = readFileSync(path.join(REPO_ROOT, 'monitoring/prometheus.yml'), 'utf8');
     expect(prometheus).toContain('targets: ["bot:8080"]');
     const nginxConf = readFileSync(path.join(REPO_ROOT, 'nginx/nginx.conf'), 'utf8');
-    expect(nginxConf).toContain('server bot:8080;');
+    expect(nginxConf).toContain('include upstream.conf;');
+    expect(readFileSync(path.join(REPO_ROOT, 'nginx/upstream.conf'), 'utf8')).toContain('server bot:8080;');
+  });
+
+  it('the ha profile: a second bot like the first, on PostgreSQL, and nginx balancing over both', () => {
+    writeFileSync(path.join(dir, '.env'), 'TELEGRAM_BOT_TOKEN=dummy-token\nNGINX_UPSTREAM=upstream-ha.conf\n');
+    try {
+      const result = config('--profile', 'ha', 'config');
+      expect(result.status, result.output).toBe(0);
+      const ha = obj(obj(parse(result.stdout)).services);
+      // (docker-compose 1.x prints every service whatever the profile: the profiles say who runs.)
+      expect(obj(ha['bot-2']).profiles).toEqual(['ha']);
+      expect(obj(ha.postgres).profiles).toContain('ha');
+      const [bot, second] = [obj(ha.bot), obj(ha['bot-2'])];
+      // The same service but for what must differ: name, loopback port, volume, and no second build.
+      const same = (s: Json) => {
+        const { ports: _p, volumes: _v, depends_on: _d, profiles: _f, build: _b, ...rest } = s;
+        return rest;
+      };
+      expect(same(second)).toEqual(same(bot));
+      expect(list(second.ports).map(portSpec)).toEqual(['127.0.0.1:8081:8080']);
+      expect(obj(obj(second.depends_on).postgres).condition).toBe('service_healthy');
+      const upstream = mounts(obj(ha.nginx)).find((m) => m.target === '/etc/nginx/upstream.conf');
+      expect(upstream).toEqual({
+        source: path.join(dir, 'nginx', 'upstream-ha.conf'),
+        target: '/etc/nginx/upstream.conf',
+        readOnly: true,
+      });
+      const haConf = readFileSync(path.join(REPO_ROOT, 'nginx/upstream-ha.conf'), 'utf8');
+      expect(haConf).toMatch(/server bot:8080 [^;]*;/);
+      expect(haConf).toMatch(/server bot-2:8080 [^;]*;/);
+    } finally {
+      writeFileSync(path.join(dir, '.env'), 'TELEGRAM_BOT_TOKEN=dummy-token\nADMIN_TELEGRAM_IDS=1\n');
+    }
   });
 });

@@ -103,7 +103,11 @@ describe.skipIf(nginx.skip || openssl.skip)(
 
       // The same config with only addresses and paths changed: 127.0.0.1 ports, temp files.
       let testConf = conf;
-      testConf = replaceOnce(testConf, 'server bot:8080;', `server 127.0.0.1:${upstreamPort};`);
+      const upstreamConf = readFileSync(path.join(nginxDir, 'upstream.conf'), 'utf8');
+      writeFileSync(
+        path.join(dir, 'upstream.conf'),
+        replaceOnce(upstreamConf, 'server bot:8080;', `server 127.0.0.1:${upstreamPort};`),
+      );
       testConf = replaceOnce(
         testConf,
         'listen 80 default_server;',
