@@ -175,7 +175,10 @@ export async function startService(config: Readonly<Config>, options: ServiceOpt
       const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       await Promise.all([poller?.close(), timers.stop()]);
+      // A keep-alive connection that finishes its request after close() is closed as soon as it idles.
+      const idle = setInterval(() => server.closeIdleConnections(), 50);
       await Promise.race([serverClosed, sleep(4000)]);
+      clearInterval(idle);
       server.closeAllConnections();
       await deps.followUps.settle(Math.min(3000, left()));
       const flushed = await outbox.drain(left());

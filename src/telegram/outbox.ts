@@ -227,14 +227,21 @@ export class Outbox implements Notifier {
   /**
    * Waits for the chat's next turn, shared by every instance through the store. When the store does
    * not answer, this instance's own pace (`#pace`) still holds: degraded, not stopped.
+   * A deployment's `claim`, held by the caller, is stretched to last through the wait.
    * @returns false when the outbox was closed while waiting (nothing may be sent then).
    */
-  async #takeTurn(chatId: number): Promise<boolean> {
+  async #takeTurn(chatId: number, claim?: string): Promise<boolean> {
+    const { store, holder } = this.#o;
     const gap = chatId < 0 ? this.#o.groupIntervalMs : this.#o.privateIntervalMs;
     try {
-      const at = await this.#o.store.takeChatTurn(chatId, gap, Math.round(this.#o.wallClock()));
+      const at = await store.takeChatTurn(chatId, gap, Math.round(this.#o.wallClock()));
       const wait = at - this.#o.wallClock();
-      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+      if (wait <= 0) return !this.#closed;
+      if (claim !== undefined) {
+        const ttl = Math.ceil(wait) + MESSAGE_CLAIM_MS;
+        await store.tryLease(claim, holder, ttl, Math.round(this.#o.wallClock()));
+      }
+      await new Promise((resolve) => setTimeout(resolve, wait));
     } catch (error) {
       this.#o.onError?.(error, { chatId });
     }
@@ -278,8 +285,9 @@ export class Outbox implements Notifier {
     const claim = `message:${deploymentId}`;
     try {
       const owed = await store.getDeployment(deploymentId);
-      if (!owed || !owesMessage(owed) || !(await this.#takeTurn(chatId))) return notCalled;
-      // Held by another instance: it shows the newest version, and looks again when it is done.
+      if (!owed || !owesMessage(owed)) return notCalled;
+      // Held by another instance: it shows the newest version, and looks again when it is done. The
+      // claim comes before the chat's turn, so instances never spend turns on the same message.
       if (!(await store.tryLease(claim, holder, MESSAGE_CLAIM_MS, Math.round(this.#o.wallClock()))))
         return notCalled;
     } catch (error) {
@@ -289,6 +297,7 @@ export class Outbox implements Notifier {
       return { called: false, failure: { kind: 'transient' } };
     }
     try {
+      if (!(await this.#takeTurn(chatId, claim))) return notCalled;
       return await this.#deliverClaimed(chatId, deploymentId);
     } finally {
       // Given back first, then looked at again: a version written while the claim was held is shown.

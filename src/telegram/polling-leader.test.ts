@@ -146,6 +146,37 @@ describe('startPollingLeader', () => {
     expect(a.state.starts).toBe(2);
   });
 
+  it('on close, waits for the updates in hand to be handled before it lets go', async () => {
+    let finishBatch: () => void = () => {};
+    let loopDone = false;
+    const la = leader('a', {
+      state: { starts: 0, stops: 0, running: false },
+      crash: () => {},
+      // grammY: stop() returns at once, the loop ends only after the batch it holds is handled.
+      start: () =>
+        new Promise<void>((resolve) => {
+          finishBatch = () => {
+            loopDone = true;
+            resolve();
+          };
+        }),
+      stop: async () => {},
+    });
+    await la.tick();
+    const closing = la.close();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(loopDone).toBe(false);
+    let closed = false;
+    void closing.then(() => {
+      closed = true;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(closed).toBe(false);
+    finishBatch();
+    await closing;
+    expect(await store.tryLease('telegram-polling', 'b', 1000, t)).toBe(true);
+  });
+
   it('refuses a lease that would lapse between renewals', () => {
     const p = poller();
     expect(() =>

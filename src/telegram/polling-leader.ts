@@ -51,6 +51,8 @@ export function startPollingLeader(options: PollingLeaderOptions): PollingLeader
   let closed = false;
   let renewedAt = Number.NEGATIVE_INFINITY;
   let round: Promise<void> | null = null;
+  /** The polling loop while it runs: settles once the batch of updates in hand is handled. */
+  let loop: Promise<void> | null = null;
 
   const setPolling = (next: boolean) => {
     if (polling === next) return;
@@ -60,18 +62,23 @@ export function startPollingLeader(options: PollingLeaderOptions): PollingLeader
 
   const begin = () => {
     setPolling(true);
-    options
+    loop = options
       .start()
       .catch((error: unknown) => options.onError(error))
       .finally(() => {
         // Polling ended without a stop() from here (grammY gave up): the next round starts it again.
         setPolling(false);
+        loop = null;
       });
   };
 
   const end = async () => {
     if (!polling) return;
+    const running = loop;
     await options.stop().catch((error: unknown) => options.onError(error));
+    // grammY's stop() confirms every update it took, handled or not: wait for the loop to finish the
+    // ones in hand, or they would be confirmed to Telegram and never answered.
+    if (running) await Promise.race([running, new Promise((resolve) => setTimeout(resolve, 5000).unref())]);
     setPolling(false);
   };
 

@@ -150,7 +150,10 @@ describe.skipIf(compose.skip)('docker-compose.yml', () => {
   });
 
   it('the ha profile: a second bot like the first, on PostgreSQL, and nginx balancing over both', () => {
-    writeFileSync(path.join(dir, '.env'), 'TELEGRAM_BOT_TOKEN=dummy-token\nNGINX_UPSTREAM=upstream-ha.conf\n');
+    writeFileSync(
+      path.join(dir, '.env'),
+      'TELEGRAM_BOT_TOKEN=dummy-token\nNGINX_UPSTREAM=upstream-ha.conf\n',
+    );
     try {
       const result = config('--profile', 'ha', 'config');
       expect(result.status, result.output).toBe(0);
