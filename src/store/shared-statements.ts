@@ -12,6 +12,7 @@ type SharedMethods = Pick<
   | 'listLocks'
   | 'releaseLock'
   | 'markLockReminded'
+  | 'adoptUnscoped'
   | 'tryLease'
   | 'getAuditAnchor'
   | 'advanceAuditAnchor'
@@ -48,39 +49,65 @@ export function sharedStatements(run: StatementRunner, dialect: Dialect): Shared
       );
       return rows.length;
     },
-    async getLock(environment, now) {
+    async getLock(environment, now, service = '') {
       const [row] = await run(
         'get lock',
-        `SELECT * FROM ${locks} WHERE environment = ${p(1)} AND expires_at > ${p(2)}`,
-        [storableText(environment), checkInt('now', now)],
+        `SELECT * FROM ${locks} WHERE environment = ${p(1)} AND expires_at > ${p(2)} AND service = ${p(3)}`,
+        [storableText(environment), checkInt('now', now), storableText(service)],
       );
       return row === undefined ? null : lockFromRow(row);
     },
     async listLocks(now) {
       const rows = await run(
         'list locks',
-        `SELECT * FROM ${locks} WHERE expires_at > ${p(1)} ORDER BY environment`,
+        `SELECT * FROM ${locks} WHERE expires_at > ${p(1)} ORDER BY service, environment`,
         [checkInt('now', now)],
       );
       return rows.map(lockFromRow);
     },
-    async releaseLock(environment, now): Promise<EnvironmentLock | null> {
+    async releaseLock(environment, now, service = ''): Promise<EnvironmentLock | null> {
       checkInt('now', now);
       const [row] = await run(
         `release lock ${environment}`,
-        `DELETE FROM ${locks} WHERE environment = ${p(1)} RETURNING *`,
-        [storableText(environment)],
+        `DELETE FROM ${locks} WHERE environment = ${p(1)} AND service = ${p(2)} RETURNING *`,
+        [storableText(environment), storableText(service)],
       );
       return releasedLock(row, now);
     },
-    async markLockReminded(environment, createdAt, now) {
+    async markLockReminded(environment, createdAt, now, service = '') {
       const rows = await run(
         'mark lock reminded',
         `UPDATE ${locks} SET reminded_at = ${p(1)}
-         WHERE environment = ${p(2)} AND created_at = ${p(3)} AND reminded_at IS NULL RETURNING 1 AS ok`,
-        [checkInt('now', now), storableText(environment), checkInt('createdAt', createdAt)],
+         WHERE environment = ${p(2)} AND created_at = ${p(3)} AND service = ${p(4)} AND reminded_at IS NULL
+         RETURNING 1 AS ok`,
+        [
+          checkInt('now', now),
+          storableText(environment),
+          checkInt('createdAt', createdAt),
+          storableText(service),
+        ],
       );
       return rows.length === 1;
+    },
+    async adoptUnscoped(service) {
+      const name = storableText(service);
+      const records = await run(
+        'adopt records',
+        `UPDATE ${table('deployments')} SET service = ${p(1)} WHERE service = '' RETURNING 1 AS ok`,
+        [name],
+      );
+      // A lock the service already holds wins over an old unscoped one of the same environment.
+      await run(
+        'adopt locks',
+        `DELETE FROM ${locks} WHERE service = '' AND environment IN (SELECT environment FROM ${locks} WHERE service = ${p(1)})`,
+        [name],
+      );
+      const moved = await run(
+        'adopt locks',
+        `UPDATE ${locks} SET service = ${p(1)} WHERE service = '' RETURNING 1 AS ok`,
+        [name],
+      );
+      return records.length + moved.length;
     },
     async tryLease(name, holder, ttlMs, now) {
       checkInt('now', now);
