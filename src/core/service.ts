@@ -46,7 +46,7 @@ export function implicitServiceName(repo: string): string {
 export function serviceAccess(
   service: Pick<Service, 'admins' | 'deployers'>,
   global: AccessList,
-): AccessList {
+): { adminIds: number[]; stagingIds: number[] } {
   return {
     adminIds: [...new Set([...global.adminIds, ...service.admins])],
     stagingIds: [...new Set([...global.stagingIds, ...service.deployers])],

@@ -116,7 +116,7 @@ export async function recheckGuards(
   record: DeploymentRecord,
 ): Promise<{ ok: true } | { ok: false; reason: GuardRefusal; message: string }> {
   const now = deps.now();
-  const lock = await deps.store.getLock(env.name, now);
+  const lock = await deps.store.getLock(env.name, now, deps.service.name);
   if (lock && lock.createdAt > record.createdAt) {
     return {
       ok: false,
@@ -146,7 +146,7 @@ async function blockersOf(
 ): Promise<Blocker[]> {
   const now = deps.now();
   const blockers: Blocker[] = [];
-  const lock = await deps.store.getLock(env.name, now);
+  const lock = await deps.store.getLock(env.name, now, deps.service.name);
   if (lock)
     blockers.push({ code: 'locked', message: `${env.name} is locked by ${describeLock(lock, env, now)}.` });
   if (options.windows && env.windows) {

@@ -65,7 +65,7 @@ export async function lockEnvironment(deps: DeployDeps, request: LockRequest): P
     environment: env.name,
     outcome: `until ${new Date(wanted.expiresAt).toISOString()}: ${reason}`,
   });
-  const result = await deps.store.acquireLock(wanted, now);
+  const result = await deps.store.acquireLock({ ...wanted, service: deps.service.name }, now);
   if (!result.ok) {
     await auditAs(deps, actor, { action: 'lock_refused', environment: env.name, outcome: 'already_locked' });
     return {

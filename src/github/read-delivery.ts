@@ -21,6 +21,14 @@ export type DeliveryNews =
   | { kind: 'deployment_status'; runId: number; events: RunEvent[] }
   | { kind: 'ignored' };
 
+/** The repository a delivery is about (`repository.full_name`), or null when it names none. */
+export function repositoryOf(delivery: Delivery): RepoRef | null {
+  const parsed = repositoryPayload.safeParse(delivery.payload);
+  if (!parsed.success) return null;
+  const [owner = '', repo = ''] = parsed.data.repository.full_name.split('/');
+  return owner && repo ? { owner, repo } : null;
+}
+
 /**
  * Whether a delivery concerns `repo`: the cheap first look, before anything is stored, since an
  * organisation-wide webhook sends every repository's events.

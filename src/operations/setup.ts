@@ -1,6 +1,5 @@
 import { Api } from 'grammy';
 import type { Config } from '../config.ts';
-import { rolesOf } from '../core/roles.ts';
 import { describeConfig } from '../describe-config.ts';
 import { createGitHubClient, type GitHubClient } from '../github/github-client.ts';
 import { toGitHubError } from '../github/github-error.ts';
@@ -135,14 +134,14 @@ export async function runSetup(config: Readonly<Config>): Promise<number> {
     return url;
   });
   await step('Telegram command menu', async () => {
-    const accounts = config.accounts !== null;
-    await api.setMyCommands(menu(['staging'], accounts), { scope: { type: 'default' } });
-    for (const id of config.access.adminIds) {
-      await api.setMyCommands(menu(rolesOf(id, config.access), accounts), {
-        scope: { type: 'chat', chat_id: id },
-      });
+    const options = { accounts: config.accounts !== null, services: config.services.length > 1 };
+    await api.setMyCommands(menu(['staging'], options), { scope: { type: 'default' } });
+    // Admins of any service get the admin menu in their private chat.
+    const admins = [...new Set([...config.access.adminIds, ...config.services.flatMap((s) => s.admins)])];
+    for (const id of admins) {
+      await api.setMyCommands(menu(['admin', 'staging'], options), { scope: { type: 'chat', chat_id: id } });
     }
-    return `default menu + ${config.access.adminIds.length} admin menu(s)`;
+    return `default menu + ${admins.length} admin menu(s)`;
   });
   await step('GitHub webhook', async () => {
     if (!config.publicUrl || !config.github.webhookSecret)
@@ -182,6 +181,6 @@ export async function runSetup(config: Readonly<Config>): Promise<number> {
   return failed === 0 ? 0 : 1;
 }
 
-function menu(roles: Parameters<typeof commandsFor>[0], accounts: boolean) {
-  return commandsFor(roles, { accounts }).map((c) => ({ command: c.name, description: c.description }));
+function menu(roles: Parameters<typeof commandsFor>[0], options: Parameters<typeof commandsFor>[1]) {
+  return commandsFor(roles, options).map((c) => ({ command: c.name, description: c.description }));
 }

@@ -1,0 +1,67 @@
+import type { Config } from '../config.ts';
+import {
+  chooseService,
+  findService,
+  type Service,
+  type ServiceChoiceRefusal,
+  serviceAccess,
+} from '../core/service.ts';
+import type { DeployDeps } from './deploy-deps.ts';
+
+/**
+ * The deps of `service`: its repository, GitHub client and default branch, and a config whose
+ * `environments`, `github.owner/repo/workflow` and `access` (global lists plus the service's grants)
+ * are the service's. The use cases read only these, so each acts for one service without knowing
+ * that there are several.
+ */
+export function withService(deps: DeployDeps, service: Service): DeployDeps {
+  if (deps.service === service) return deps;
+  return {
+    ...deps,
+    service,
+    config: serviceConfig(deps.services.config, service),
+    repo: { owner: service.repository.owner, repo: service.repository.repo },
+    github: deps.services.github(service),
+    defaultBranch: deps.services.defaultBranch(service),
+  };
+}
+
+/**
+ * The deps of the service a stored record or lock names; the first service for `''` (rows made
+ * before services, until adopted) and for a name no longer configured (so old records still show).
+ */
+export function forServiceName(deps: DeployDeps, name: string): DeployDeps {
+  const services = deps.services.config.services;
+  const service = findService(services, name) ?? services[0];
+  return service ? withService(deps, service) : deps;
+}
+
+/** The configuration as one service's use cases see it. */
+export function serviceConfig(config: Readonly<Config>, service: Service): Readonly<Config> {
+  return {
+    ...config,
+    access: serviceAccess(service, config.access),
+    environments: service.environments,
+    github: {
+      ...config.github,
+      owner: service.repository.owner,
+      repo: service.repository.repo,
+      workflow: service.workflow,
+    },
+  };
+}
+
+export type ServiceArgument =
+  | { ok: true; deps: DeployDeps; words: string[] }
+  | { ok: false; reason: ServiceChoiceRefusal; message: string };
+
+/**
+ * The service a command names (`/deploy <service> <env>`), and the deps and words for its use case.
+ * The service may be left out when only one exists or the chat belongs to exactly one (see
+ * `chooseService`); otherwise the refusal names the services.
+ */
+export function serviceArgument(deps: DeployDeps, chatId: number, words: readonly string[]): ServiceArgument {
+  const choice = chooseService(deps.services.config.services, chatId, words);
+  if (!choice.ok) return choice;
+  return { ok: true, deps: withService(deps, choice.service), words: choice.rest };
+}
