@@ -23,6 +23,12 @@ export const FAKE_OAUTH_CLIENT_ID = 'Iv23liFakeDeployBot01';
 export interface FakeGitHubOptions {
   owner: string;
   repo: string;
+  /**
+   * More repositories served by the same fake, `owner/repo` each (services of one bot): each has its
+   * own commits, runs, environments and deployments; ids are unique across them, like GitHub's. The
+   * credentials reach every repository.
+   */
+  repositories?: string[];
   /** The PAT the bot must send. */
   token: string;
   /** Whose PAT it is: the login GitHub names as the actor of runs the bot dispatches (default deploy-bot-user). */
@@ -109,8 +115,19 @@ export interface FakeGitHub {
   reject: (runId: number) => void;
   /** Fault injection: see fault-plan.ts and github-faults.ts. */
   faults: GitHubFaults;
+  /**
+   * One of the fake's repositories by `owner/repo` (the first, or one of `repositories`).
+   * @throws {Error} for a repository the fake does not serve.
+   */
+  repository: (fullName: string) => FakeRepository;
   close: () => Promise<void>;
 }
+
+/** One repository of a fake GitHub: its model and what plays its runs. */
+export type FakeRepository = Pick<
+  FakeGitHub,
+  'state' | 'repo' | 'environments' | 'deployments' | 'runs' | 'deliveries' | 'simulate' | 'advance'
+>;
 
 async function readBody(req: IncomingMessage): Promise<string> {
   const chunks: Buffer[] = [];
@@ -147,17 +164,31 @@ export async function startFakeGitHub(options: FakeGitHubOptions): Promise<FakeG
   if (options.workflowInputs) state.workflowInputs = { ...options.workflowInputs };
   if (options.runNameTemplate) state.runNameTemplate = options.runNameTemplate;
   const simulator = new Simulator(state, options.webhook);
+  const served = new Map<string, { state: GitHubState; simulator: Simulator }>();
+  served.set(`${options.owner}/${options.repo}`.toLowerCase(), { state, simulator });
+  (options.repositories ?? []).forEach((fullName, index) => {
+    const [owner = '', repo = ''] = fullName.split('/');
+    const other = new GitHubState(
+      { ...state.id, owner, repo, repoId: state.id.repoId + index + 1, workflowId: state.id.workflowId + index + 1 },
+      options.now,
+      { idBase: 50_000_000 * (index + 1), shaSalt: `${fullName} ` },
+    );
+    served.set(fullName.toLowerCase(), { state: other, simulator: new Simulator(other, options.webhook) });
+  });
+  /** The repository a request's path names; the first one for paths naming none (or another). */
+  const servedFor = (params: Record<string, string>) =>
+    served.get(`${params.owner}/${params.repo}`.toLowerCase()) ?? { state, simulator };
   const oauth = new FakeOAuth({ clientId: FAKE_OAUTH_CLIENT_ID, ...options.oauth });
   const faults = new GitHubFaults(() => state.clockMs(), options.app?.installationId);
   const sign = (jobId: number) => createHmac('sha256', logKey).update(String(jobId)).digest('hex');
 
-  const dispatched = (run: RunRecord) => {
+  const dispatched = (run: RunRecord, player: Simulator = simulator) => {
     for (const waiter of waiters.splice(0)) {
       if (waiter.predicate(run)) waiter.resolve(run);
       else waiters.push(waiter);
     }
     if (options.autoSimulate)
-      void simulator.simulate(run.id, options.autoSimulate.plan, options.autoSimulate.options);
+      void player.simulate(run.id, options.autoSimulate.plan, options.autoSimulate.options);
   };
 
   async function authenticate(req: IncomingMessage, match: MatchedOperation) {
@@ -219,7 +250,8 @@ export async function startFakeGitHub(options: FakeGitHubOptions): Promise<FakeG
     // The pre-signed log URL: served without auth, like GitHub's blob storage link.
     const logPath = /^\/_logs\/(\d+)$/.exec(url.pathname);
     if (logPath && method === 'GET') {
-      const job = state.job(Number(logPath[1]));
+      const jobId = Number(logPath[1]);
+      const job = [...served.values()].map((r) => r.state.job(jobId)).find((j) => j !== undefined);
       if (!job || url.searchParams.get('sig') !== sign(job.id)) {
         const xml = '<?xml version="1.0" encoding="utf-8"?><Error><Code>AuthenticationFailed</Code></Error>';
         return { status: 403, headers: { 'content-type': 'application/xml' }, text: xml };
@@ -269,9 +301,10 @@ export async function startFakeGitHub(options: FakeGitHubOptions): Promise<FakeG
       return json(422, errorBody(422, `Invalid request.\n\n${problems.join('\n')}`));
     }
     if (!who) return json(204);
+    const target = servedFor(match.pathParams);
     const result = await handleOperation({
-      state,
-      simulator,
+      state: target.state,
+      simulator: target.simulator,
       options,
       match,
       query: url.searchParams,
@@ -282,7 +315,7 @@ export async function startFakeGitHub(options: FakeGitHubOptions): Promise<FakeG
       logUrl: (jobId) => `${baseUrl}/_logs/${jobId}?sig=${sign(jobId)}`,
       dispatched: (run) => {
         if (extra.listedAfterMs !== undefined) run.listedFrom = state.clockMs() + extra.listedAfterMs;
-        dispatched(run);
+        dispatched(run, target.simulator);
       },
     });
     if (result.status === 201 && match.operationId === 'apps/create-installation-access-token') {
@@ -350,7 +383,7 @@ export async function startFakeGitHub(options: FakeGitHubOptions): Promise<FakeG
   });
   baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   faults.attach(server);
-  state.id.apiUrl = baseUrl;
+  for (const r of served.values()) r.state.id.apiUrl = baseUrl;
 
   return {
     url: baseUrl,
@@ -381,18 +414,40 @@ export async function startFakeGitHub(options: FakeGitHubOptions): Promise<FakeG
         });
       }),
     setWebhook: (webhook) => {
-      simulator.webhook = webhook;
+      for (const r of served.values()) r.simulator.webhook = webhook;
     },
     simulate: (runId, plan, opts) => simulator.simulate(runId, plan, opts),
     advance: (runId) => simulator.advance(runId),
     approve: (runId) => simulator.approve(runId),
     reject: (runId) => simulator.reject(runId),
     faults,
+    repository: (fullName) => {
+      const r = served.get(fullName.toLowerCase());
+      if (!r) throw new Error(`the fake does not serve ${fullName}`);
+      return fakeRepository(r.state, r.simulator);
+    },
     close: () =>
       new Promise<void>((resolve) => {
         faults.close();
         server.closeAllConnections();
         server.close(() => resolve());
       }),
+  };
+}
+
+function fakeRepository(state: GitHubState, simulator: Simulator): FakeRepository {
+  return {
+    state,
+    repo: {
+      commit: (opts) => state.commit(opts),
+      branch: (name, sha) => state.branch(name, sha),
+      tag: (name, sha) => state.tag(name, sha),
+    },
+    environments: { set: (name, opts) => state.setEnvironment(name, opts) },
+    deployments: { seed: (opts) => seedDeployment(state, opts) },
+    runs: { get: (id) => state.runs.get(id), list: () => [...state.runs.values()] },
+    deliveries: simulator.deliveries,
+    simulate: (runId, plan, opts) => simulator.simulate(runId, plan, opts),
+    advance: (runId) => simulator.advance(runId),
   };
 }

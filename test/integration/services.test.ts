@@ -1,0 +1,130 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Person } from '../fakes/telegram-updates.ts';
+import { ADA, ask, EVE, eventually, type Harness, SAM, startHarness } from '../harness.ts';
+
+/** Two services in two repositories of one fake GitHub, each with its own team and chat. */
+const TWO_SERVICES = `
+services:
+  shop:
+    repository: acme/shop
+    environments:
+      staging: { branch: develop, role: staging, confirm: false, refs: ["**", "tag:**"] }
+      production: { branch: main }
+    deployers: [${SAM.id}]
+    chats: [-100111]
+  billing:
+    repository: acme/billing
+    environments:
+      staging: { branch: main, role: staging, confirm: false, refs: ["**", "tag:v*"] }
+      production: { branch: main }
+    deployers: [${EVE.id}]
+    chats: [-100222]
+`;
+
+let h: Harness;
+afterEach(async () => {
+  await h?.close();
+});
+
+async function start(): Promise<Harness> {
+  // No global deployers: Sam deploys only the shop, Eve only billing; Ada (global admin) both.
+  return startHarness({
+    configYaml: TWO_SERVICES,
+    github: { repositories: ['acme/billing'] },
+    env: { STAGING_TELEGRAM_IDS: '' },
+  });
+}
+
+const runsOf = (harness: Harness, repository: string) => harness.github.repository(repository).runs.list();
+
+/** The deployment message in a chat that ends in `state`. */
+const finalMessage = (harness: Harness, chatId: number, state: string) =>
+  eventually(
+    () => harness.botMessages(chatId).find((m) => m.text.includes(state)),
+    20_000,
+    `"${state}" in chat ${chatId}`,
+  );
+
+async function deployStaging(harness: Harness, who: Person, service: string) {
+  await harness.say(who, `/deploy ${service} staging`);
+  return eventually(
+    () => runsOf(harness, `acme/${service}`).find((r) => r.inputs.environment === 'staging'),
+    15_000,
+    `${service} run`,
+  );
+}
+
+describe('services: two repositories, two teams, one bot', () => {
+  it('a deployer of one service cannot deploy the other; each dispatch goes to its own repository', async () => {
+    h = await start();
+    expect(await ask(h, EVE, '/deploy shop staging')).toContain('You may not deploy to staging.');
+    expect(await ask(h, SAM, '/deploy billing staging')).toContain('You may not deploy to staging.');
+    const billing = await deployStaging(h, EVE, 'billing');
+    expect(billing.inputs.requested_by).toContain('Eve');
+    expect(runsOf(h, 'acme/shop')).toHaveLength(0);
+    const shop = await deployStaging(h, SAM, 'shop');
+    expect(runsOf(h, 'acme/billing')).toHaveLength(1);
+    // GitHub's run ids are unique across repositories, and the SHAs differ.
+    expect(shop.id).not.toBe(billing.id);
+    expect(shop.inputs.sha).not.toBe(billing.inputs.sha);
+    // Without naming the service: the bot asks which.
+    expect(await ask(h, EVE, '/deploy staging')).toContain(
+      'Name the service first. Services: shop, billing.',
+    );
+    const audit = await h.audit();
+    expect(audit.some((l) => l.action === 'deploy_denied' && l.environment === 'shop/staging')).toBe(true);
+  });
+
+  it('a lock on one service does not touch the other', async () => {
+    h = await start();
+    expect(await ask(h, ADA, '/lock shop staging 1h freeze')).toContain('locked');
+    expect(await ask(h, SAM, '/deploy shop staging')).toContain('locked');
+    await deployStaging(h, EVE, 'billing');
+    expect(runsOf(h, 'acme/shop')).toHaveLength(0);
+    const status = await ask(h, ADA, '/status');
+    expect(status).toContain('shop');
+    expect(status).toContain('billing');
+    expect(status.split('billing')[0]).toContain('freeze');
+    expect(status.split('billing')[1]).not.toContain('freeze');
+    expect(await ask(h, ADA, '/unlock billing staging')).not.toContain('Unlocked');
+    expect(await ask(h, ADA, '/unlock shop staging')).toContain('nlocked');
+  });
+
+  it('webhooks of both repositories end in the right messages', async () => {
+    h = await start();
+    const shopRun = await deployStaging(h, SAM, 'shop');
+    const billingRun = await deployStaging(h, EVE, 'billing');
+    await Promise.all([
+      h.github.repository('acme/shop').simulate(shopRun.id, 'success'),
+      h.github.repository('acme/billing').simulate(billingRun.id, 'fail_build'),
+    ]);
+    const shopDone = await finalMessage(h, SAM.id, 'Succeeded');
+    expect(shopDone.text).toContain(shopRun.inputs.sha?.slice(0, 7));
+    const billingDone = await finalMessage(h, EVE.id, 'Failed');
+    expect(billingDone.text).toContain(billingRun.inputs.sha?.slice(0, 7));
+    expect(h.botMessages(SAM.id).some((m) => m.text.includes('Failed'))).toBe(false);
+    const metrics = await (await fetch(`${h.service.url}/metrics`)).text();
+    expect(metrics).toMatch(/deployments_total\{env="staging",service="shop",status="succeeded"\} 1/);
+    expect(metrics).toMatch(/deployments_total\{env="staging",service="billing",status="failed"\} 1/);
+  });
+
+  it('a run started outside Telegram is followed in its service’s chat', async () => {
+    h = await start();
+    const billing = h.github.repository('acme/billing');
+    const sha = billing.repo.commit({ branch: 'main', message: 'Started from the Actions UI' });
+    const run = billing.state.createRun(
+      'main',
+      sha,
+      { environment: 'staging', sha, action: 'deploy', request_id: 'manual-7', requested_by: 'octocat' },
+      'octocat',
+    );
+    await billing.simulate(run.id, 'success', { delayMs: 20 });
+    await eventually(
+      () => h.botMessages(-100222).at(-1)?.text.includes('Succeeded'),
+      20_000,
+      'billing chat message',
+    );
+    expect(h.botMessages(-100222)[0]?.text).toContain(sha.slice(0, 7));
+    expect(h.botMessages(-100111)).toHaveLength(0);
+  });
+});
