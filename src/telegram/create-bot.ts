@@ -2,7 +2,7 @@ import { autoRetry } from '@grammyjs/auto-retry';
 import { Bot, type BotError, type Composer, type Context, GrammyError, HttpError } from 'grammy';
 import type { Update } from 'grammy/types';
 import { AuditError } from '../audit/audit-entry.ts';
-import { isReviewCallback } from '../core/callback-data.ts';
+import { isPickCallback, isReviewCallback } from '../core/callback-data.ts';
 import { hasAnyRole } from '../core/service.ts';
 import { auditAs } from '../deploy/deploy-deps.ts';
 import { pressButton } from '../deploy/press-button.ts';
@@ -21,6 +21,7 @@ import { statusCommand } from './commands/status-command.ts';
 import { unlinkCommand } from './commands/unlink-command.ts';
 import { unlockCommand } from './commands/unlock-command.ts';
 import { whoamiCommand } from './commands/whoami-command.ts';
+import { onPickButton, pickerCommand } from './pick-press.ts';
 import { pressReply } from './press-reply.ts';
 import { onReviewButton } from './review-press.ts';
 
@@ -35,7 +36,9 @@ export type CreateBotOptions = {
 const ROLE_COMMANDS: Record<string, CommandHandler> = {
   start: helpCommand,
   help: helpCommand,
-  deploy: perService(deployCommand),
+  // Alone, /deploy answers with the picker's buttons.
+  deploy: (input, deps) =>
+    input.words.length === 0 ? pickerCommand(input, deps) : perService(deployCommand)(input, deps),
   status: statusCommand,
   history: perService(historyCommand),
   rollback: perService(rollbackCommand),
@@ -170,9 +173,11 @@ export function installHandlers(
       else await run(ctx, handler, deps);
     });
   }
-  guarded.on('callback_query:data', (ctx) =>
-    isReviewCallback(ctx.callbackQuery.data) ? onReviewButton(ctx, deps) : onButton(ctx, deps),
-  );
+  guarded.on('callback_query:data', (ctx) => {
+    const { data } = ctx.callbackQuery;
+    if (isReviewCallback(data)) return onReviewButton(ctx, deps);
+    return isPickCallback(data) ? onPickButton(ctx, deps) : onButton(ctx, deps);
+  });
   guarded.on('message:text', async (ctx) => {
     const text = ctx.message.text;
     // A message without a sender (Telegram marks some service and anonymous messages so) gets no answer.

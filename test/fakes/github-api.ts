@@ -169,7 +169,13 @@ export async function startFakeGitHub(options: FakeGitHubOptions): Promise<FakeG
   (options.repositories ?? []).forEach((fullName, index) => {
     const [owner = '', repo = ''] = fullName.split('/');
     const other = new GitHubState(
-      { ...state.id, owner, repo, repoId: state.id.repoId + index + 1, workflowId: state.id.workflowId + index + 1 },
+      {
+        ...state.id,
+        owner,
+        repo,
+        repoId: state.id.repoId + index + 1,
+        workflowId: state.id.workflowId + index + 1,
+      },
       options.now,
       { idBase: 50_000_000 * (index + 1), shaSalt: `${fullName} ` },
     );

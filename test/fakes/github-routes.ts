@@ -275,6 +275,9 @@ export async function handleOperation(ctx: RouteContext): Promise<RouteResult> {
     }
     case 'repos/compare-commits-with-basehead':
       return compare(ctx);
+    case 'repos/list-branches':
+    case 'repos/list-tags':
+      return listRefs(ctx, op === 'repos/list-tags' ? 'tags' : 'branches');
     case 'actions/create-workflow-dispatch':
       return dispatch(ctx);
     case 'actions/get-workflow-run':
@@ -369,4 +372,27 @@ export async function handleOperation(ctx: RouteContext): Promise<RouteResult> {
     default:
       return notFound;
   }
+}
+
+/** Branches or tags, by name like GitHub, paginated; each with its commit's sha and API URL. */
+function listRefs(ctx: RouteContext, kind: 'branches' | 'tags'): RouteResult {
+  const { state } = ctx;
+  const { owner, repo, apiUrl } = state.id;
+  const refs = [...(kind === 'tags' ? state.tags : state.branches).entries()].sort(([a], [b]) =>
+    a < b ? -1 : a > b ? 1 : 0,
+  );
+  const items = refs.map(([name, sha]) => {
+    const commit = { sha, url: `${apiUrl}/repos/${owner}/${repo}/commits/${sha}` };
+    return kind === 'branches'
+      ? { name, commit, protected: name === state.defaultBranch }
+      : {
+          name,
+          commit,
+          zipball_url: `${apiUrl}/repos/${owner}/${repo}/zipball/refs/tags/${name}`,
+          tarball_url: `${apiUrl}/repos/${owner}/${repo}/tarball/refs/tags/${name}`,
+          node_id: `MDM6UmVm${Buffer.from(name).toString('base64url')}`,
+        };
+  });
+  const { page, headers } = paginate(ctx, items);
+  return { status: 200, body: page, headers };
 }

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Person } from '../fakes/telegram-updates.ts';
-import { ADA, ask, EVE, eventually, type Harness, SAM, startHarness } from '../harness.ts';
+import { ADA, ask, buttonData, EVE, eventually, type Harness, SAM, startHarness } from '../harness.ts';
 
 /** Two services in two repositories of one fake GitHub, each with its own team and chat. */
 const TWO_SERVICES = `
@@ -126,5 +126,69 @@ describe('services: two repositories, two teams, one bot', () => {
     );
     expect(h.botMessages(-100222)[0]?.text).toContain(sha.slice(0, 7));
     expect(h.botMessages(-100111)).toHaveLength(0);
+  });
+
+  it('the picker: /deploy alone, a target, a recent ref the rules allow, then the dispatch; every step re-checked', async () => {
+    h = await start();
+    const billing = h.github.repository('acme/billing');
+    const older = billing.repo.commit({ branch: 'main', message: 'Older' });
+    billing.repo.tag('v1.0.0', older);
+    billing.repo.tag('nightly', older);
+    const newer = billing.repo.commit({ branch: 'feature/pay', message: 'Newer' });
+    billing.state.advanceClock(60_000);
+    const newest = billing.repo.commit({ branch: 'feature/pay', message: 'Newest' });
+    expect(newer).not.toBe(newest);
+
+    const targets = await eventually(
+      async () => {
+        if (h.botMessages(EVE.id).length === 0) await h.say(EVE, '/deploy');
+        return h.botMessages(EVE.id).find((m) => m.text.includes('Pick a target'));
+      },
+      15_000,
+      'picker',
+    );
+    const labels = targets.reply_markup?.inline_keyboard.flat().map((b) => b.text);
+    expect(labels).toEqual(['billing · staging']);
+    for (const row of targets.reply_markup?.inline_keyboard ?? [])
+      for (const b of row)
+        expect(Buffer.byteLength('callback_data' in b ? b.callback_data : '')).toBeLessThanOrEqual(64);
+    const target = buttonData(targets, 'billing · staging');
+
+    // Sam holds no role in billing: the same signed button does nothing for him.
+    await h.press(SAM, targets.message_id, target, EVE.id);
+    const denied = await eventually(
+      () => h.telegram.answeredCallbacks.find((a) => a.text?.includes('may no longer deploy')),
+      15_000,
+      'refusal toast',
+    );
+    expect(denied.show_alert).toBe(true);
+    // Eve's press replaces the message with the refs: newest first, only what the rules allow.
+    await h.press(EVE, targets.message_id, target);
+    const refs = await eventually(
+      () => {
+        const shown = h.telegram.message(EVE.id, targets.message_id);
+        return shown?.text.includes('pick a branch or tag') ? shown : undefined;
+      },
+      15_000,
+      'ref step',
+    );
+    const refLabels = refs.reply_markup?.inline_keyboard.flat().map((b) => b.text) ?? [];
+    expect(refLabels[0]).toBe('🌿 feature/pay');
+    expect(refLabels).toContain('🏷 v1.0.0');
+    expect(refLabels).toContain('🌿 main');
+    expect(refLabels.join()).not.toContain('nightly');
+    await h.press(EVE, targets.message_id, buttonData(refs, 'v1.0.0'));
+    const run = await eventually(() => runsOf(h, 'acme/billing')[0], 15_000, 'dispatch');
+    expect(run.inputs).toMatchObject({ environment: 'staging', sha: older });
+    expect(runsOf(h, 'acme/shop')).toHaveLength(0);
+    // A tampered payload is refused before anything is looked up.
+    await h.press(
+      EVE,
+      targets.message_id,
+      target.replace(/.$/, (c) => (c === 'A' ? 'B' : 'A')),
+    );
+    const audit = await h.audit();
+    expect(audit.some((l) => l.action === 'button_refused' && l.outcome === 'forged')).toBe(true);
+    expect(audit.filter((l) => l.action === 'deploy_requested').map((l) => l.actor_id)).toEqual([EVE.id]);
   });
 });
