@@ -99,7 +99,7 @@ export async function startService(config: Readonly<Config>, options: ServiceOpt
     now,
     ...options.outbox,
     render: (record) => ({
-      text: renderDeployment(record, now()),
+      text: renderDeployment(record, now(), { showService: config.services.length > 1 }),
       markup: deploymentKeyboard(callbackKey, record, { review: config.accounts !== null }),
     }),
     onError: (error, context) => log.warn({ err: error, ...context }, 'telegram delivery failed'),
