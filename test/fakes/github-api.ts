@@ -35,7 +35,17 @@ export interface FakeGitHubOptions {
   patLogin?: string;
   /** The device flow (`/login/...` on this same server) and its user tokens. */
   oauth?: Partial<FakeOAuthOptions>;
-  app?: { appId: number; installationId: number; publicKeyPem: string };
+  /**
+   * A GitHub App: `installationId` is its installation on `owner`; `installations` adds the
+   * installations on other owners (owner → id). An installation's tokens reach only its owner's
+   * repositories, like GitHub's.
+   */
+  app?: {
+    appId: number;
+    installationId: number;
+    publicKeyPem: string;
+    installations?: Record<string, number>;
+  };
   webhook?: { url: string; secret: string };
   /** false simulates GitHub Enterprise Server ≤ 3.20, which refuses `return_run_details`. */
   supportsReturnRunDetails?: boolean;
@@ -144,7 +154,7 @@ export async function startFakeGitHub(options: FakeGitHubOptions): Promise<FakeG
   const requests: RecordedRequest[] = [];
   const violations: Violation[] = [];
   const logKey = randomBytes(16);
-  const installationTokens = new Map<string, number>();
+  const installationTokens = new Map<string, { expires: number; installationId: number }>();
   const waiters: { predicate: (run: RunRecord) => boolean; resolve: (run: RunRecord) => void }[] = [];
   let remaining = 5000;
   let baseUrl = '';
@@ -182,6 +192,13 @@ export async function startFakeGitHub(options: FakeGitHubOptions): Promise<FakeG
     served.set(fullName.toLowerCase(), { state: other, simulator: new Simulator(other, options.webhook) });
   });
   /** The repository a request's path names; the first one for paths naming none (or another). */
+  /** The App's installation on an owner, if it is installed there. */
+  const installationOf = (owner: string): number | undefined => {
+    const app = options.app;
+    if (!app) return undefined;
+    const all: Record<string, number> = { [options.owner]: app.installationId, ...app.installations };
+    return Object.entries(all).find(([login]) => login.toLowerCase() === owner.toLowerCase())?.[1];
+  };
   const servedFor = (params: Record<string, string>) =>
     served.get(`${params.owner}/${params.repo}`.toLowerCase()) ?? { state, simulator };
   const oauth = new FakeOAuth({ clientId: FAKE_OAUTH_CLIENT_ID, ...options.oauth });
@@ -200,7 +217,10 @@ export async function startFakeGitHub(options: FakeGitHubOptions): Promise<FakeG
   async function authenticate(req: IncomingMessage, match: MatchedOperation) {
     const header = req.headers.authorization ?? '';
     const token = /^(?:token|bearer)\s+(\S+)$/i.exec(header)?.[1];
-    if (match.operationId === 'apps/create-installation-access-token') {
+    if (
+      match.operationId === 'apps/create-installation-access-token' ||
+      match.operationId === 'apps/get-repo-installation'
+    ) {
       if (!options.app || !token) return null;
       try {
         const key = await importSPKI(options.app.publicKeyPem, 'RS256');
@@ -219,8 +239,13 @@ export async function startFakeGitHub(options: FakeGitHubOptions): Promise<FakeG
       return { actor: options.patLogin ?? 'deploy-bot-user', kind: 'pat' as const };
     const owner = token ? oauth.ownerOf(token) : null;
     if (owner) return { actor: owner, kind: 'user' as const };
-    const expires = token ? installationTokens.get(token) : undefined;
-    if (expires && expires > Date.now()) return { actor: 'deploybot[bot]', kind: 'installation' as const };
+    const installed = token ? installationTokens.get(token) : undefined;
+    if (installed && installed.expires > Date.now())
+      return {
+        actor: 'deploybot[bot]',
+        kind: 'installation' as const,
+        installationId: installed.installationId,
+      };
     return null;
   }
 
@@ -308,6 +333,10 @@ export async function startFakeGitHub(options: FakeGitHubOptions): Promise<FakeG
     }
     if (!who) return json(204);
     const target = servedFor(match.pathParams);
+    // An installation token reaches only the repositories of its installation's owner.
+    const owner = match.pathParams.owner;
+    if ('installationId' in who && owner !== undefined && installationOf(owner) !== who.installationId)
+      return json(404, errorBody(404, 'Not Found'));
     const result = await handleOperation({
       state: target.state,
       simulator: target.simulator,
@@ -326,7 +355,8 @@ export async function startFakeGitHub(options: FakeGitHubOptions): Promise<FakeG
     });
     if (result.status === 201 && match.operationId === 'apps/create-installation-access-token') {
       const token = (result.body as { token: string }).token;
-      installationTokens.set(token, Date.now() + 3_600_000);
+      const installationId = Number(match.pathParams.installation_id);
+      installationTokens.set(token, { expires: Date.now() + 3_600_000, installationId });
     }
     if (options.validateResponses && result.status < 300) {
       const responseProblems = validateResponse(match, result.status, result.body);
