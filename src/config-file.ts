@@ -345,3 +345,17 @@ export function parseConfigFile(
   }
   return problems.length > 0 ? { ok: false, problems } : { ok: true, environments };
 }
+
+/** The environments (and services) of the DEPLOYBOT_CONFIG file, else the two defaults. Never throws. */
+export function readEnvironments(
+  env: Record<string, string | undefined>,
+  configSet: boolean,
+  configFile: { path: string; text: string } | undefined,
+): EnvironmentsResult {
+  if (configFile) return parseConfigFile(configFile, env);
+  if (!configSet) return defaultEnvironments(env);
+  return {
+    ok: false,
+    problems: ['DEPLOYBOT_CONFIG: set, but the file was not read (use loadConfigFromEnvironment)'],
+  };
+}

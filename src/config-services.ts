@@ -153,10 +153,13 @@ function crossServiceProblems(services: readonly ServiceSettings[]): string[] {
  * first: records made before services existed belong to it); else it is a problem line.
  */
 export function assembleServices(
-  fromFile: readonly ServiceSettings[] | undefined,
-  single: { repository: string | undefined; workflow: string; environments: EnvironmentSpec[] },
+  parsed: { ok: true; environments: EnvironmentSpec[]; services?: ServiceSettings[] } | { ok: false },
+  repository: string | undefined,
+  workflow: string,
   problems: string[],
 ): Service[] {
+  const fromFile = parsed.ok ? parsed.services : undefined;
+  const single = { repository, workflow, environments: parsed.ok ? parsed.environments : [] };
   if (!fromFile) {
     const [owner = '', repo = ''] = (single.repository ?? '').split('/');
     return [
@@ -185,4 +188,14 @@ export function assembleServices(
   }
   const [legacy] = services.splice(index, 1);
   return legacy ? [legacy, ...services] : services;
+}
+
+/** The first service's repository, workflow and environments: `Config.github` and `Config.environments`. */
+export function primaryOf(
+  services: readonly Service[],
+  workflow: string,
+): { github: { owner: string; repo: string; workflow: string }; environments: EnvironmentSpec[] } {
+  const [first] = services;
+  if (!first) return { github: { owner: '', repo: '', workflow }, environments: [] };
+  return { github: { ...first.repository, workflow: first.workflow }, environments: first.environments };
 }

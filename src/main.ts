@@ -17,7 +17,7 @@ import { handleDelivery } from './deploy/handle-delivery.ts';
 import { type LeasedTimer, startLeasedTimer } from './deploy/leased-timer.ts';
 import { remindLockOwners } from './deploy/lock-reminders.ts';
 import { reconcile } from './deploy/reconcile.ts';
-import { serviceConfig } from './deploy/service-deps.ts';
+import { firstServiceDeps } from './deploy/service-deps.ts';
 import { checkServicesAccess } from './github/check-access.ts';
 import { createServiceGitHub } from './github/service-clients.ts';
 import type { AppDeps } from './http/app.ts';
@@ -75,17 +75,13 @@ export async function startService(config: Readonly<Config>, options: ServiceOpt
   const store = await openStore(config.databaseUrl);
   // The audit log checks its anchor in the store when it opens, so the schema must be there first.
   await store.migrate();
-  // loadConfig yields at least one service; rows made before services belong to the first.
-  const [service] = config.services;
-  if (!service) throw new Error('no service configured');
-  await store.adoptUnscoped(service.name);
+  // Rows made before services belong to the first service (loadConfig yields at least one).
+  await store.adoptUnscoped(config.services[0]?.name ?? '');
   const audit = await openAudit(config, store, log);
   const gitHub = createServiceGitHub(config, {
     onWarning: (m) => log.warn(m),
     onRequestLog: (m) => log.debug({ github: m }, 'github request'),
   });
-  const github = gitHub.github(service);
-  const repo = { owner: service.repository.owner, repo: service.repository.repo };
   const callbackKey = deriveCallbackKey(config.telegram.token);
   const linking = new AbortController();
   const bot = createBotClient({
@@ -105,17 +101,12 @@ export async function startService(config: Readonly<Config>, options: ServiceOpt
     onError: (error, context) => log.warn({ err: error, ...context }, 'telegram delivery failed'),
   });
   const deps: DeployDeps = {
-    config: serviceConfig(config, service),
+    ...firstServiceDeps(config, gitHub),
     store,
-    github,
-    repo,
-    service,
-    services: { config, ...gitHub },
     audit,
     now,
     newRequestId: () => `${now().toString(36)}-${randomBytes(5).toString('hex')}`,
     newConfirmationId: () => randomBytes(16).toString('base64url').slice(0, 22),
-    defaultBranch: gitHub.defaultBranch(service),
     notify: outbox,
     observe: metricsObserver(metrics, { services: config.services.length > 1 }),
     followUps: createFollowUps((error, what) =>

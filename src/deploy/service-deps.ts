@@ -6,7 +6,7 @@ import {
   type ServiceChoiceRefusal,
   serviceAccess,
 } from '../core/service.ts';
-import type { DeployDeps } from './deploy-deps.ts';
+import type { DeployDeps, ServiceClients } from './deploy-deps.ts';
 
 /**
  * The deps of `service`: its repository, GitHub client and default branch, and a config whose
@@ -64,4 +64,25 @@ export function serviceArgument(deps: DeployDeps, chatId: number, words: readonl
   const choice = chooseService(deps.services.config.services, chatId, words);
   if (!choice.ok) return choice;
   return { ok: true, deps: withService(deps, choice.service), words: choice.rest };
+}
+
+/**
+ * The part of `DeployDeps` that names a service, for the first service (what deps built in main.ts
+ * act for until `withService` says otherwise).
+ * @throws {Error} when no service is configured (loadConfig never yields that).
+ */
+export function firstServiceDeps(
+  config: Readonly<Config>,
+  gitHub: Pick<ServiceClients, 'github' | 'defaultBranch'>,
+): Pick<DeployDeps, 'config' | 'github' | 'repo' | 'service' | 'services' | 'defaultBranch'> {
+  const [service] = config.services;
+  if (!service) throw new Error('no service configured');
+  return {
+    config: serviceConfig(config, service),
+    github: gitHub.github(service),
+    repo: { owner: service.repository.owner, repo: service.repository.repo },
+    service,
+    services: { config, github: gitHub.github, defaultBranch: gitHub.defaultBranch },
+    defaultBranch: gitHub.defaultBranch(service),
+  };
 }

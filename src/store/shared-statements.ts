@@ -27,7 +27,6 @@ type SharedMethods = Pick<
 export function sharedStatements(run: StatementRunner, dialect: Dialect): SharedMethods {
   const { param: p, table } = dialect;
   const deliveries = table('deliveries');
-  const locks = table('locks');
   const leases = table('leases');
   const anchors = table('audit_anchors');
   const entries = table('audit_entries');
@@ -49,6 +48,59 @@ export function sharedStatements(run: StatementRunner, dialect: Dialect): Shared
       );
       return rows.length;
     },
+    ...lockStatements(run, dialect),
+    async tryLease(name, holder, ttlMs, now) {
+      checkInt('now', now);
+      if (checkInt('ttlMs', ttlMs) <= 0) throw new RangeError(`ttlMs must be positive, got ${ttlMs}`);
+      const rows = await run(
+        `lease ${name}`,
+        `INSERT INTO ${leases} AS l (name, holder, expires_at) VALUES (${p(1)}, ${p(2)}, ${p(3)})
+         ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
+         WHERE l.holder = excluded.holder OR l.expires_at <= ${p(4)}
+         RETURNING 1 AS ok`,
+        [storableText(name), storableText(holder), now + ttlMs, now],
+      );
+      return rows.length === 1;
+    },
+    async getAuditAnchor(chain): Promise<AuditAnchor | null> {
+      const [row] = await run(
+        'get audit anchor',
+        `SELECT line_count, last_hash FROM ${anchors} WHERE chain = ${p(1)}`,
+        [storableText(chain)],
+      );
+      return row ? { chain, count: Number(row.line_count), hash: String(row.last_hash) } : null;
+    },
+    async advanceAuditAnchor(anchor) {
+      await run(
+        'advance audit anchor',
+        `INSERT INTO ${anchors} AS a (chain, line_count, last_hash) VALUES (${p(1)}, ${p(2)}, ${p(3)})
+         ON CONFLICT (chain) DO UPDATE SET line_count = excluded.line_count, last_hash = excluded.last_hash
+         WHERE a.line_count < excluded.line_count`,
+        [storableText(anchor.chain), checkInt('count', anchor.count), storableText(anchor.hash)],
+      );
+    },
+    async listAuditEntries(after, limit): Promise<AuditEntry[]> {
+      const rows = await run(
+        'list audit entries',
+        `SELECT * FROM ${entries} WHERE seq > ${p(1)} ORDER BY seq LIMIT ${p(2)}`,
+        [checkInt('after', after), checkInt('limit', limit)],
+      );
+      return rows.map(auditEntryFromRow);
+    },
+  };
+}
+
+/**
+ * The locks, keyed by service and environment (migration 6), and the adoption of rows made before
+ * services: each one atomic statement (but the adoption, which is safe to repeat).
+ */
+function lockStatements(
+  run: StatementRunner,
+  dialect: Dialect,
+): Pick<Store, 'getLock' | 'listLocks' | 'releaseLock' | 'markLockReminded' | 'adoptUnscoped'> {
+  const { param: p, table } = dialect;
+  const locks = table('locks');
+  return {
     async getLock(environment, now, service = '') {
       const [row] = await run(
         'get lock',
@@ -108,44 +160,6 @@ export function sharedStatements(run: StatementRunner, dialect: Dialect): Shared
         [name],
       );
       return records.length + moved.length;
-    },
-    async tryLease(name, holder, ttlMs, now) {
-      checkInt('now', now);
-      if (checkInt('ttlMs', ttlMs) <= 0) throw new RangeError(`ttlMs must be positive, got ${ttlMs}`);
-      const rows = await run(
-        `lease ${name}`,
-        `INSERT INTO ${leases} AS l (name, holder, expires_at) VALUES (${p(1)}, ${p(2)}, ${p(3)})
-         ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
-         WHERE l.holder = excluded.holder OR l.expires_at <= ${p(4)}
-         RETURNING 1 AS ok`,
-        [storableText(name), storableText(holder), now + ttlMs, now],
-      );
-      return rows.length === 1;
-    },
-    async getAuditAnchor(chain): Promise<AuditAnchor | null> {
-      const [row] = await run(
-        'get audit anchor',
-        `SELECT line_count, last_hash FROM ${anchors} WHERE chain = ${p(1)}`,
-        [storableText(chain)],
-      );
-      return row ? { chain, count: Number(row.line_count), hash: String(row.last_hash) } : null;
-    },
-    async advanceAuditAnchor(anchor) {
-      await run(
-        'advance audit anchor',
-        `INSERT INTO ${anchors} AS a (chain, line_count, last_hash) VALUES (${p(1)}, ${p(2)}, ${p(3)})
-         ON CONFLICT (chain) DO UPDATE SET line_count = excluded.line_count, last_hash = excluded.last_hash
-         WHERE a.line_count < excluded.line_count`,
-        [storableText(anchor.chain), checkInt('count', anchor.count), storableText(anchor.hash)],
-      );
-    },
-    async listAuditEntries(after, limit): Promise<AuditEntry[]> {
-      const rows = await run(
-        'list audit entries',
-        `SELECT * FROM ${entries} WHERE seq > ${p(1)} ORDER BY seq LIMIT ${p(2)}`,
-        [checkInt('after', after), checkInt('limit', limit)],
-      );
-      return rows.map(auditEntryFromRow);
     },
   };
 }
