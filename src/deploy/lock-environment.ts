@@ -4,6 +4,7 @@ import type { EnvironmentLock } from '../store/store.ts';
 import { type Actor, auditAs, type DeployDeps } from './deploy-deps.ts';
 import { describeLock } from './deploy-guards.ts';
 import { environmentArgument } from './environment-argument.ts';
+import { commandTarget } from './service-deps.ts';
 
 export type LockRefusal = 'usage' | 'unknown_environment' | 'forbidden' | 'bad_duration' | 'already_locked';
 
@@ -71,7 +72,7 @@ export async function lockEnvironment(deps: DeployDeps, request: LockRequest): P
     return {
       kind: 'refused',
       reason: 'already_locked',
-      message: `${env.name} is already locked by ${describeLock(result.held, env, now)}. /unlock ${env.name} first to change it.`,
+      message: `${env.name} is already locked by ${describeLock(result.held, env, now)}. /unlock ${commandTarget(deps, env.name)} first to change it.`,
     };
   }
   return { kind: 'locked', lock: result.lock };

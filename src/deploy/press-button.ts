@@ -8,7 +8,7 @@ import { type Actor, auditAs, auditDeployment, type DeployDeps } from './deploy-
 import { type GuardRefusal, recheckGuards } from './deploy-guards.ts';
 import { type DispatchOutcome, dispatchDeployment, UNRECORDED_NOTE } from './dispatch-deployment.ts';
 import { expireRequest } from './expire-request.ts';
-import { forServiceName } from './service-deps.ts';
+import { commandTarget, forServiceName } from './service-deps.ts';
 import { updateDeployment } from './update-deployment.ts';
 
 /** Stable codes for a press that does nothing. */
@@ -79,7 +79,7 @@ export async function pressButton(base: DeployDeps, press: ButtonPress): Promise
     if (!isCancel) await expireRequest(deps, deployment.id, now);
     return refused(
       'expired',
-      `This confirmation expired. Send /${isCancel ? 'cancel' : deployment.action} ${deployment.environment} again.`,
+      `This confirmation expired. Send /${isCancel ? 'cancel' : deployment.action} ${commandTarget(deps, deployment.environment)} again.`,
     );
   }
   if (confirmation.kind === 'cancel') {

@@ -86,3 +86,11 @@ export function firstServiceDeps(
     defaultBranch: gitHub.defaultBranch(service),
   };
 }
+
+/**
+ * How a command names an environment of the deps' service: `staging` with one service,
+ * `shop staging` with several (so the hint in a message can be typed as it is).
+ */
+export function commandTarget(deps: Pick<DeployDeps, 'service' | 'services'>, environment: string): string {
+  return deps.services.config.services.length > 1 ? `${deps.service.name} ${environment}` : environment;
+}

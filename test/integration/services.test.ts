@@ -79,6 +79,8 @@ describe('services: two repositories, two teams, one bot', () => {
     h = await start();
     expect(await ask(h, ADA, '/lock shop staging 1h freeze')).toContain('locked');
     expect(await ask(h, SAM, '/deploy shop staging')).toContain('locked');
+    // Hints in answers name the service, so they can be typed as they are.
+    expect(await ask(h, ADA, '/lock shop staging 2h again')).toContain('/unlock shop staging first');
     await deployStaging(h, EVE, 'billing');
     expect(runsOf(h, 'acme/shop')).toHaveLength(0);
     const status = await ask(h, ADA, '/status');
