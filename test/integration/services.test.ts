@@ -193,4 +193,42 @@ describe('services: two repositories, two teams, one bot', () => {
     expect(audit.some((l) => l.action === 'button_refused' && l.outcome === 'forged')).toBe(true);
     expect(audit.filter((l) => l.action === 'deploy_requested').map((l) => l.actor_id)).toEqual([EVE.id]);
   });
+
+  it('the picker ends in the usual pinned-SHA confirmation where the environment asks for one', async () => {
+    h = await start();
+    await h.say(ADA, '/deploy');
+    const targets = await eventually(
+      () => h.botMessages(ADA.id).find((m) => m.text.includes('Pick a target')),
+      15_000,
+      'picker',
+    );
+    expect(targets.reply_markup?.inline_keyboard.flat().map((b) => b.text)).toEqual([
+      'shop · staging',
+      'shop · production',
+      'billing · staging',
+      'billing · production',
+    ]);
+    await h.press(ADA, targets.message_id, buttonData(targets, 'shop · production'));
+    const refs = await eventually(
+      () => {
+        const shown = h.telegram.message(ADA.id, targets.message_id);
+        return shown?.text.includes('pick a branch or tag') ? shown : undefined;
+      },
+      15_000,
+      'ref step',
+    );
+    // production allows its branch only (the default rule).
+    expect(refs.reply_markup?.inline_keyboard.flat().map((b) => b.text)).toEqual(['🌿 main']);
+    await h.press(ADA, targets.message_id, buttonData(refs, 'main'));
+    const confirm = await eventually(
+      () => h.botMessages(ADA.id).find((m) => m.text.includes('Deploy shop to production')),
+      15_000,
+      'confirmation',
+    );
+    await h.press(ADA, confirm.message_id, buttonData(confirm, 'Deploy'));
+    const run = await eventually(() => runsOf(h, 'acme/shop')[0], 15_000, 'dispatch');
+    expect(run.inputs.environment).toBe('production');
+    // The picker's buttons are gone once it has done its job.
+    expect(h.telegram.message(ADA.id, targets.message_id)?.reply_markup).toBeUndefined();
+  });
 });
