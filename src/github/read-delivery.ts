@@ -21,24 +21,16 @@ export type DeliveryNews =
   | { kind: 'deployment_status'; runId: number; events: RunEvent[] }
   | { kind: 'ignored' };
 
-/** The repository a delivery is about (`repository.full_name`), or null when it names none. */
+/**
+ * The repository a delivery is about (`repository.full_name`), or null when it names none: the cheap
+ * first look, before anything is stored, since an organisation-wide webhook sends every repository's
+ * events and only the services' repositories are handled.
+ */
 export function repositoryOf(delivery: Delivery): RepoRef | null {
   const parsed = repositoryPayload.safeParse(delivery.payload);
   if (!parsed.success) return null;
   const [owner = '', repo = ''] = parsed.data.repository.full_name.split('/');
   return owner && repo ? { owner, repo } : null;
-}
-
-/**
- * Whether a delivery concerns `repo`: the cheap first look, before anything is stored, since an
- * organisation-wide webhook sends every repository's events.
- */
-export function isFromRepository(delivery: Delivery, repo: RepoRef): boolean {
-  const parsed = repositoryPayload.safeParse(delivery.payload);
-  return (
-    parsed.success &&
-    parsed.data.repository.full_name.toLowerCase() === `${repo.owner}/${repo.repo}`.toLowerCase()
-  );
 }
 
 /**
