@@ -18,13 +18,31 @@ const ADA: Person = { id: 1001, first_name: 'Ada', username: 'ada' };
 const SAM: Person = { id: 1002, first_name: 'Sam', username: 'sam' };
 const EVE: Person = { id: 1003, first_name: 'Eve', username: 'eve' };
 const LENA: Person = { id: 1004, first_name: 'Lena', username: 'lena' };
-/** The team's group chat: production is deployed, and reviewed, there. */
+/** The billing team's deployer: a role in the billing service only. */
+const KOFI: Person = { id: 1005, first_name: 'Kofi', username: 'kofi' };
+/** The shop team's group chat: production is deployed, and reviewed, there. */
 const TEAM = -100_2024;
+/** The billing team's group chat. */
+const BILLING = -100_3033;
 const ENCRYPTION_KEY = Buffer.alloc(32, 'demo-encryption-key').toString('base64');
-/** Production's approval rule: the requester may not approve their own deployment. */
-const ENVIRONMENTS_YAML = `environments:
-  staging: { branch: develop, role: staging, confirm: false, refs: ["**"] }
-  production: { branch: main, role: admin, confirm: true, approval: { not_requester: true } }
+/**
+ * Two services, one bot. The shop: production's approval rule says the requester may not approve
+ * their own deployment. Billing: its own repository, its own team (Kofi) and group chat.
+ */
+const SERVICES_YAML = `services:
+  shop:
+    repository: acme/shop
+    environments:
+      staging: { branch: develop, role: staging, confirm: false, refs: ["**"] }
+      production: { branch: main, role: admin, confirm: true, approval: { not_requester: true } }
+    chats: [${TEAM}]
+  billing:
+    repository: acme/billing
+    environments:
+      staging: { branch: main, role: staging, confirm: false, refs: ["**", "tag:v*"] }
+      production: { branch: main, role: admin, confirm: true }
+    deployers: [${KOFI.id}]
+    chats: [${BILLING}]
 `;
 
 /**
@@ -42,6 +60,7 @@ export async function runDemo(): Promise<number> {
     token: 'demo-github-token',
     runNameTemplate: 'Deploy {environment} {sha} [{request_id}]',
     oauth: { intervalSeconds: 0.2 },
+    repositories: ['acme/billing'],
   });
   const out = (line = '') => process.stdout.write(`${line}\n`);
   const env = {
@@ -62,9 +81,9 @@ export async function runDemo(): Promise<number> {
     GITHUB_OAUTH_CLIENT_ID: FAKE_OAUTH_CLIENT_ID,
     DEPLOYBOT_ENCRYPTION_KEY: ENCRYPTION_KEY,
     GITHUB_WEB_URL: github.url,
-    DEPLOYBOT_CONFIG: join(dir, 'environments.yml'),
+    DEPLOYBOT_CONFIG: join(dir, 'services.yml'),
   };
-  const loaded = loadConfig(env, { path: env.DEPLOYBOT_CONFIG, text: ENVIRONMENTS_YAML });
+  const loaded = loadConfig(env, { path: env.DEPLOYBOT_CONFIG, text: SERVICES_YAML });
   if (!loaded.ok) throw new Error(`demo configuration: ${loaded.problems.join('; ')}`);
   const service = await startService(loaded.config, {
     port: 0,
@@ -77,8 +96,10 @@ export async function runDemo(): Promise<number> {
       [ADA.id]: 'Ada (admin)',
       [SAM.id]: 'Sam (staging)',
       [LENA.id]: 'Lena (production reviewer on GitHub)',
-      [TEAM]: 'the team group',
+      [TEAM]: 'the shop team group',
       [EVE.id]: 'Eve (stranger)',
+      [KOFI.id]: 'Kofi (billing deployer)',
+      [BILLING]: 'the billing team group',
     },
     out,
     renderMessage,
@@ -119,7 +140,8 @@ export async function runDemo(): Promise<number> {
     chatId: number,
   ) => {
     const before = telegram.messages(chatId).filter((m) => m.from_bot).length;
-    await say(ADA, '/deploy production', chatId);
+    // The shop group belongs to the shop alone, so the service may be left out there.
+    await say(ADA, chatId === TEAM ? '/deploy production' : '/deploy shop production', chatId);
     const ask = await waitFor(
       () => telegram.messages(chatId).filter((m) => m.from_bot)[before],
       'confirmation',
@@ -153,7 +175,8 @@ export async function runDemo(): Promise<number> {
   try {
     out('telegram-deploy-bot demo: the real bot against a simulated Telegram and GitHub (no network).');
     out('Ada is an admin, Sam deploys to staging, Eve is nobody. Production needs a reviewer on GitHub:');
-    out('Lena (lead-reviewer on GitHub) approves it from Telegram, as herself.');
+    out('Lena (lead-reviewer on GitHub) approves it from Telegram, as herself. A second service, billing,');
+    out('has its own repository, team (Kofi) and group chat.');
     github.environments.set('staging', { url: 'https://staging.shop.example.com' });
     github.environments.set('production', { reviewers: ['lead-reviewer'], url: 'https://shop.example.com' });
     github.repo.commit({
@@ -167,7 +190,7 @@ export async function runDemo(): Promise<number> {
     printer.section(
       '1. Sam deploys develop to staging (no confirmation; webhooks arrive shuffled and repeated)',
     );
-    await say(SAM, '/deploy staging');
+    await say(SAM, '/deploy shop staging');
     const staging = await runFor(github, 'staging');
     await github.simulate(staging.id, 'success', {
       build: true,
@@ -214,6 +237,11 @@ export async function runDemo(): Promise<number> {
     await say(EVE, '/deploy production');
     await waitFor(() => telegram.messages(EVE.id).some((m) => m.from_bot), 'denial');
     await printer.settle(service);
+
+    printer.section(
+      '6. The billing team: Kofi may not deploy the shop; he picks billing with buttons in his group',
+    );
+    await billingWithPicker(telegram, github, service, { say, press, printer, failures });
   } catch (error) {
     failures.push(error instanceof Error ? error.message : String(error));
   } finally {
@@ -236,6 +264,41 @@ export async function runDemo(): Promise<number> {
     'Next: copy .env.example to .env, fill in your bot token and GitHub credentials, then `npm start` (README: Installation).',
   );
   return 0;
+}
+
+type DemoSteps = {
+  say: (from: Person, text: string, chatId?: number) => Promise<void>;
+  press: (from: Person, messageId: number, label: string, chatId?: number) => Promise<void>;
+  printer: ChatPrinter;
+  failures: string[];
+};
+
+/** Kofi is refused the shop, then `/deploy` alone in the billing group: target, tag, dispatch, success. */
+async function billingWithPicker(
+  telegram: FakeTelegram,
+  github: FakeGitHub,
+  service: Awaited<ReturnType<typeof startService>>,
+  { say, press, printer, failures }: DemoSteps,
+) {
+  const billing = github.repository('acme/billing');
+  billing.environments.set('staging', { url: 'https://staging.billing.example.com' });
+  const sha = billing.repo.commit({ branch: 'main', message: 'Invoice PDFs in the customer’s language' });
+  billing.repo.tag('v2.4.0', sha);
+  await say(KOFI, '/deploy shop staging', BILLING);
+  await waitFor(() => telegram.messages(BILLING).some((m) => m.from_bot), 'refusal');
+  await printer.settle(service);
+  const bot = () => telegram.messages(BILLING).filter((m) => m.from_bot);
+  await say(KOFI, '/deploy', BILLING);
+  const picker = await waitFor(() => bot().find((m) => m.text.includes('Pick a target')), 'picker');
+  await printer.settle(service);
+  await press(KOFI, picker.message_id, 'billing · staging', BILLING);
+  await waitFor(() => telegram.message(BILLING, picker.message_id)?.text.includes('pick a branch'), 'refs');
+  await printer.settle(service);
+  await press(KOFI, picker.message_id, 'v2.4.0', BILLING);
+  const run = await waitFor(() => billing.runs.list()[0], 'billing run');
+  await billing.simulate(run.id, 'success', { delayMs: 100 });
+  await expectState(service, run.id, 'succeeded', failures);
+  await printer.settle(service);
 }
 
 async function runFor(github: FakeGitHub, environment: string, after = 0) {

@@ -1,5 +1,7 @@
 import { parse as parseYaml } from 'yaml';
-import { type core, z } from 'zod';
+import { z } from 'zod';
+import { issueLines } from './config-issues.ts';
+import { parseServices, type ServiceSettings } from './config-services.ts';
 import {
   DEFAULT_APPROVAL_RULE,
   ENVIRONMENT_NAME,
@@ -9,8 +11,14 @@ import {
 import { allowedRefKinds } from './core/ref-policy.ts';
 
 export type EnvironmentsResult =
-  | { ok: true; environments: EnvironmentSpec[] }
-  | { ok: false; problems: string[] };
+  | {
+      ok: true;
+      environments: EnvironmentSpec[];
+      /** The `services:` of the file; absent: a single-repository configuration. */
+      services?: ServiceSettings[];
+    }
+  /** `usesServices`: the file has `services:` (so GITHUB_REPOSITORY is not required), even if broken. */
+  | { ok: false; problems: string[]; usesServices?: boolean };
 
 const WEEKDAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const;
 
@@ -158,33 +166,17 @@ const environmentSchema = z.strictObject(
 // problems of the others.
 const fileSchema = z.strictObject(
   {
-    environments: z.record(z.string(), z.unknown(), {
-      error: 'required: a mapping of environment name to settings',
-    }),
+    environments: z
+      .record(z.string(), z.unknown(), {
+        error: 'required: a mapping of environment name to settings',
+      })
+      .optional(),
+    services: z
+      .record(z.string(), z.unknown(), { error: 'expected a mapping of service name to settings' })
+      .optional(),
   },
   { error: 'expected a mapping with the key "environments"' },
 );
-
-function pathText(path: readonly PropertyKey[]): string {
-  let text = '';
-  for (const key of path) {
-    if (typeof key === 'number') text += `[${key}]`;
-    else text += text === '' ? String(key) : `.${String(key)}`;
-  }
-  return text;
-}
-
-function issueLines(issue: core.$ZodIssue, at: readonly PropertyKey[] = []): string[] {
-  const path = [...at, ...issue.path];
-  if (issue.code === 'unrecognized_keys') {
-    return issue.keys.map((key) => `${pathText([...path, key])}: unknown key`);
-  }
-  if (issue.code === 'invalid_key') {
-    const key = JSON.stringify(path.at(-1));
-    return issue.issues.map((inner) => `${pathText(path.slice(0, -1))}: ${key} ${inner.message}`);
-  }
-  return [`${pathText(path) || '(top level)'}: ${issue.message}`];
-}
 
 /** `<NAME>_HEALTH_URL` for an environment name (`eu-west` → `EU_WEST_HEALTH_URL`). */
 export function healthUrlVariable(name: string): string {
@@ -255,36 +247,29 @@ function parseText(file: {
 }
 
 /**
- * Environments from the DEPLOYBOT_CONFIG file (YAML or JSON by extension), with per-key defaults
- * (branch main, role admin, confirm true, refs = the branch only). Never throws: every problem is
- * one line `DEPLOYBOT_CONFIG (<path>): <key path>: <what is wrong>`.
+ * The environments of one `environments:` mapping (at `at`: top level, or under a service), checked
+ * one by one so one broken environment does not hide the problems of the others. Problems are
+ * pushed as `<prefix>: <key path>: <what is wrong>`.
  */
-export function parseConfigFile(
-  file: { path: string; text: string },
+export function parseEnvironments(
+  mapping: Record<string, unknown>,
+  at: readonly string[],
   env: Record<string, string | undefined>,
-): EnvironmentsResult {
-  const prefix = `DEPLOYBOT_CONFIG (${file.path})`;
-  const parsed = parseText(file);
-  if (!parsed.ok) return { ok: false, problems: [`${prefix}: ${parsed.problem}`] };
-  const result = fileSchema.safeParse(parsed.data ?? {});
-  if (!result.success) {
-    return {
-      ok: false,
-      problems: result.error.issues.flatMap((issue) => issueLines(issue)).map((line) => `${prefix}: ${line}`),
-    };
-  }
-  const problems: string[] = [];
+  prefix: string,
+  problems: string[],
+): EnvironmentSpec[] {
   const environments: EnvironmentSpec[] = [];
-  for (const [name, raw] of Object.entries(result.data.environments)) {
+  const where = at.join('.');
+  for (const [name, raw] of Object.entries(mapping)) {
     if (!ENVIRONMENT_NAME.test(name)) {
       problems.push(
-        `${prefix}: environments: ${JSON.stringify(name)} is not an environment name (a-z, 0-9 and -, starting with a letter, at most 32)`,
+        `${prefix}: ${where}: ${JSON.stringify(name)} is not an environment name (a-z, 0-9 and -, starting with a letter, at most 32)`,
       );
     }
     // `production:` with nothing under it in YAML is null: all defaults.
     const checked = environmentSchema.safeParse(raw ?? {});
     if (!checked.success) {
-      const lines = checked.error.issues.flatMap((issue) => issueLines(issue, ['environments', name]));
+      const lines = checked.error.issues.flatMap((issue) => issueLines(issue, [...at, name]));
       problems.push(...lines.map((line) => `${prefix}: ${line}`));
       continue;
     }
@@ -293,7 +278,7 @@ export function parseConfigFile(
     const refs: RefRule[] = settings.refs ?? [{ kind: 'branch', pattern: branch }];
     if (!allowedRefKinds(refs, branch, false).branch) {
       problems.push(
-        `${prefix}: environments.${name}.branch: ${JSON.stringify(branch)} is not allowed by its refs (add it to refs)`,
+        `${prefix}: ${where}.${name}.branch: ${JSON.stringify(branch)} is not allowed by its refs (add it to refs)`,
       );
     }
     environments.push({
@@ -312,8 +297,65 @@ export function parseConfigFile(
       }),
     });
   }
+  return environments;
+}
+
+/**
+ * Environments from the DEPLOYBOT_CONFIG file (YAML or JSON by extension), with per-key defaults
+ * (branch main, role admin, confirm true, refs = the branch only). Never throws: every problem is
+ * one line `DEPLOYBOT_CONFIG (<path>): <key path>: <what is wrong>`.
+ */
+export function parseConfigFile(
+  file: { path: string; text: string },
+  env: Record<string, string | undefined>,
+): EnvironmentsResult {
+  const prefix = `DEPLOYBOT_CONFIG (${file.path})`;
+  const parsed = parseText(file);
+  if (!parsed.ok) return { ok: false, problems: [`${prefix}: ${parsed.problem}`] };
+  const result = fileSchema.safeParse(parsed.data ?? {});
+  if (!result.success) {
+    return {
+      ok: false,
+      problems: result.error.issues.flatMap((issue) => issueLines(issue)).map((line) => `${prefix}: ${line}`),
+    };
+  }
+  if (result.data.services !== undefined) {
+    if (result.data.environments !== undefined) {
+      return {
+        ok: false,
+        problems: [`${prefix}: environments: give the environments under each service when services: is set`],
+        usesServices: true,
+      };
+    }
+    const services = parseServices(result.data.services, prefix, (raw, at, problems) =>
+      parseEnvironments(raw, at, {}, prefix, problems),
+    );
+    return services.ok ? services : { ...services, usesServices: true };
+  }
+  if (result.data.environments === undefined) {
+    return {
+      ok: false,
+      problems: [`${prefix}: environments: required: a mapping of environment name to settings`],
+    };
+  }
+  const problems: string[] = [];
+  const environments = parseEnvironments(result.data.environments, ['environments'], env, prefix, problems);
   if (environments.length === 0 && problems.length === 0) {
     problems.push(`${prefix}: environments: at least one environment is required`);
   }
   return problems.length > 0 ? { ok: false, problems } : { ok: true, environments };
+}
+
+/** The environments (and services) of the DEPLOYBOT_CONFIG file, else the two defaults. Never throws. */
+export function readEnvironments(
+  env: Record<string, string | undefined>,
+  configSet: boolean,
+  configFile: { path: string; text: string } | undefined,
+): EnvironmentsResult {
+  if (configFile) return parseConfigFile(configFile, env);
+  if (!configSet) return defaultEnvironments(env);
+  return {
+    ok: false,
+    problems: ['DEPLOYBOT_CONFIG: set, but the file was not read (use loadConfigFromEnvironment)'],
+  };
 }

@@ -1,8 +1,10 @@
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { type AccountsConfig, readAccountsConfig } from './config-accounts.ts';
-import { defaultEnvironments, httpUrlProblem, parseConfigFile } from './config-file.ts';
+import { httpUrlProblem, readEnvironments } from './config-file.ts';
+import { assembleServices, primaryOf } from './config-services.ts';
 import type { EnvironmentSpec } from './core/environment.ts';
+import type { Service } from './core/service.ts';
 
 export type GitHubAuth =
   | { kind: 'token'; token: string }
@@ -19,6 +21,7 @@ export type Config = {
     allowedChatIds: number[];
   };
   access: { adminIds: number[]; stagingIds: number[] };
+  /** The first service's repository and workflow; the credentials serve every service. */
   github: {
     owner: string;
     repo: string;
@@ -27,8 +30,10 @@ export type Config = {
     webhookSecret: string | null;
     workflow: string;
   };
-  /** In the order configured; without DEPLOYBOT_CONFIG: staging, then production. */
+  /** The first service's, in the order configured; without DEPLOYBOT_CONFIG: staging, then production. */
   environments: EnvironmentSpec[];
+  /** At least one; without `services:` in DEPLOYBOT_CONFIG the one implicit service (config-services.ts). */
+  services: Service[];
   /** `/link` and Approve / Reject from Telegram; null when GITHUB_OAUTH_CLIENT_ID is not set. */
   accounts: AccountsConfig | null;
   databaseUrl: string;
@@ -237,23 +242,19 @@ export function loadConfig(env: Env, configFile?: { path: string; text: string }
   const chatId = check('TELEGRAM_CHAT_ID', singleId('chat'), null);
   const allowedChatIds = check('TELEGRAM_ALLOWED_CHAT_IDS', idList('chat'), []);
 
-  require('GITHUB_REPOSITORY', 'required: owner/repo that holds the deploy workflow');
-  const [owner = '', repo = ''] = check('GITHUB_REPOSITORY', repository, '').split('/');
+  const environments = readEnvironments(env, read('DEPLOYBOT_CONFIG') !== undefined, configFile);
+  const usesServices = environments.ok ? environments.services !== undefined : environments.usesServices;
+  if (!usesServices) require('GITHUB_REPOSITORY', 'required: owner/repo that holds the deploy workflow');
+  const repositoryName = check('GITHUB_REPOSITORY', repository, undefined);
   const auth = githubAuth(read, check, problems);
   const apiUrl = check('GITHUB_API_URL', httpUrl, 'https://api.github.com');
   const workflowName = check('DEPLOY_WORKFLOW', workflow, 'deploy.yml');
   const accountSecrets: string[] = [];
   const accounts = readAccountsConfig(read, apiUrl, problems, accountSecrets);
 
-  const environments = configFile
-    ? parseConfigFile(configFile, env)
-    : read('DEPLOYBOT_CONFIG') !== undefined
-      ? {
-          ok: false as const,
-          problems: ['DEPLOYBOT_CONFIG: set, but the file was not read (use loadConfigFromEnvironment)'],
-        }
-      : defaultEnvironments(env);
   if (!environments.ok) problems.push(...environments.problems);
+  const services = assembleServices(environments, repositoryName, workflowName, problems);
+  const primary = primaryOf(services, workflowName);
 
   const database = check('DATABASE_URL', databaseUrl, './data/deploybot.sqlite');
   const auditLogPath = check('AUDIT_LOG_PATH', filePath, './data/audit.jsonl');
@@ -278,8 +279,9 @@ export function loadConfig(env: Env, configFile?: { path: string; text: string }
   const config: Config = {
     telegram: { token, mode, webhookSecret, apiRoot, chatId, allowedChatIds },
     access: { adminIds, stagingIds },
-    github: { owner, repo, auth, apiUrl, webhookSecret: githubWebhookSecret, workflow: workflowName },
-    environments: environments.environments,
+    github: { ...primary.github, auth, apiUrl, webhookSecret: githubWebhookSecret },
+    environments: primary.environments,
+    services,
     accounts,
     databaseUrl: database,
     auditLogPath,

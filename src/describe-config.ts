@@ -21,6 +21,12 @@ export function describeConfig(config: Readonly<Config>): string[] {
       (e) =>
         `Environment ${e.name}: branch ${e.branch}, refs ${e.refs.map((r) => (r.kind === 'sha' ? 'sha' : r.kind === 'tag' ? `tag:${r.pattern}` : r.pattern)).join(' ')}, role ${e.role}, ${e.confirm ? 'confirmation' : 'no confirmation'}${e.windows ? `, windows in ${e.windows.timezone}` : ''}, health ${e.healthUrl ?? 'none'}`,
     ),
+    ...(config.services.length > 1
+      ? config.services.map(
+          (s) =>
+            `Service ${s.name}: ${s.repository.owner}/${s.repository.repo} workflow ${s.workflow}, environments ${s.environments.map((e) => e.name).join(', ')}; ${s.admins.length} admin(s), ${s.deployers.length} deployer(s) of its own; chats ${s.chats.length > 0 ? s.chats.join(', ') : 'none'}`,
+        )
+      : []),
     config.accounts
       ? `Linked accounts: on, device flow at ${config.accounts.webUrl} for client ${config.accounts.clientId}, encryption key set`
       : 'Linked accounts: off (GITHUB_OAUTH_CLIENT_ID not set): reviewers approve on GitHub only',

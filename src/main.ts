@@ -17,9 +17,9 @@ import { handleDelivery } from './deploy/handle-delivery.ts';
 import { type LeasedTimer, startLeasedTimer } from './deploy/leased-timer.ts';
 import { remindLockOwners } from './deploy/lock-reminders.ts';
 import { reconcile } from './deploy/reconcile.ts';
-import { checkGitHubAccess } from './github/check-access.ts';
-import { cachedDefaultBranch } from './github/default-branch.ts';
-import { createGitHubClient } from './github/github-client.ts';
+import { firstServiceDeps } from './deploy/service-deps.ts';
+import { checkServicesAccess } from './github/check-access.ts';
+import { createServiceGitHub } from './github/service-clients.ts';
 import type { AppDeps } from './http/app.ts';
 import { createHttpServer } from './http/server.ts';
 import { createLogger, type Logger } from './logger.ts';
@@ -85,12 +85,13 @@ export async function startService(config: Readonly<Config>, options: ServiceOpt
   const store = await openStore(config.databaseUrl);
   // The audit log checks its anchor in the store when it opens, so the schema must be there first.
   await store.migrate();
+  // Rows made before services belong to the first service (loadConfig yields at least one).
+  await store.adoptUnscoped(config.services[0]?.name ?? '');
   const audit = await openAudit(config, store, log);
-  const github = createGitHubClient(config.github, {
+  const gitHub = createServiceGitHub(config, {
     onWarning: (m) => log.warn(m),
     onRequestLog: (m) => log.debug({ github: m }, 'github request'),
   });
-  const repo = { owner: config.github.owner, repo: config.github.repo };
   const callbackKey = deriveCallbackKey(config.telegram.token);
   const linking = new AbortController();
   const bot = createBotClient({
@@ -105,23 +106,20 @@ export async function startService(config: Readonly<Config>, options: ServiceOpt
     holder,
     ...options.outbox,
     render: (record) => ({
-      text: renderDeployment(record, now()),
+      text: renderDeployment(record, now(), { showService: config.services.length > 1 }),
       markup: deploymentKeyboard(callbackKey, record, { review: config.accounts !== null }),
     }),
     onError: (error, context) => log.warn({ err: error, ...context }, 'telegram delivery failed'),
   });
   const deps: DeployDeps = {
-    config,
+    ...firstServiceDeps(config, gitHub),
     store,
-    github,
-    repo,
     audit,
     now,
     newRequestId: () => `${now().toString(36)}-${randomBytes(5).toString('hex')}`,
     newConfirmationId: () => randomBytes(16).toString('base64url').slice(0, 22),
-    defaultBranch: cachedDefaultBranch(github, repo),
     notify: outbox,
-    observe: metricsObserver(metrics),
+    observe: metricsObserver(metrics, { services: config.services.length > 1 }),
     followUps: createFollowUps((error, what) =>
       log.warn({ err: error, what }, 'follow-up failed; reconciliation will retry'),
     ),
@@ -136,7 +134,10 @@ export async function startService(config: Readonly<Config>, options: ServiceOpt
     poller ??= startPoller(config, bot, store, holder, log);
   };
   const dependencies = connectDependencies(
-    { telegram: () => connectTelegram(bot), github: () => checkGitHubAccess(github, repo) },
+    {
+      telegram: () => connectTelegram(bot),
+      github: () => checkServicesAccess(config.services, gitHub.github),
+    },
     connectOptions(config, log, startPolling),
   );
   let draining = false;

@@ -14,9 +14,9 @@ export const METRIC_NAMES = [
 /** The bot's Prometheus metrics, on a registry of their own (one per service instance). */
 export type Metrics = {
   registry: Registry;
-  deploymentsTotal: Counter<'env' | 'status'>;
-  deploymentDuration: Histogram<'env'>;
-  healthCheckUp: Gauge<'env'>;
+  deploymentsTotal: Counter<'env' | 'status' | 'service'>;
+  deploymentDuration: Histogram<'env' | 'service'>;
+  healthCheckUp: Gauge<'env' | 'service'>;
   webhookRequests: Counter<'source' | 'outcome'>;
   telegramApiErrors: Counter<'method' | 'code'>;
 };
@@ -29,21 +29,21 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
     registry,
     deploymentsTotal: new Counter({
       name: 'deployments_total',
-      help: 'Deployments that reached a final state, by environment and final status.',
-      labelNames: ['env', 'status'],
+      help: 'Deployments that reached a final state, by service, environment and final status.',
+      labelNames: ['env', 'status', 'service'],
       registers: [registry],
     }),
     deploymentDuration: new Histogram({
       name: 'deployment_duration_seconds',
       help: 'Time from dispatch to the final state of a deployment.',
-      labelNames: ['env'],
+      labelNames: ['env', 'service'],
       buckets: [30, 60, 120, 180, 300, 600, 900, 1800, 3600],
       registers: [registry],
     }),
     healthCheckUp: new Gauge({
       name: 'health_check_up',
       help: '1 when the environment health URL answered 2xx at the last probe, else 0.',
-      labelNames: ['env'],
+      labelNames: ['env', 'service'],
       registers: [registry],
     }),
     webhookRequests: new Counter({
@@ -61,23 +61,31 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
   };
 }
 
-/** What the use cases report, recorded in `metrics` (`Observer` of `deploy/deploy-deps.ts`). */
-export function metricsObserver(metrics: Metrics): {
+/**
+ * What the use cases report, recorded in `metrics` (`Observer` of `deploy/deploy-deps.ts`). With
+ * `services` (several configured) every series carries a `service` label; a single-repository
+ * setup keeps the series it always had.
+ */
+export function metricsObserver(
+  metrics: Metrics,
+  options: { services?: boolean } = {},
+): {
   finished: (record: DeploymentRecord) => void;
-  health: (environment: string, up: boolean) => void;
+  health: (environment: string, up: boolean, service?: string) => void;
 } {
   return {
     finished(record) {
       // A failed run that has not reported its rollback yet counts as failed.
       const status = isFinal(record.state) || record.state === 'failed' ? record.state : 'failed';
-      metrics.deploymentsTotal.inc({ env: record.environment, status });
+      const labels = { env: record.environment, ...(options.services && { service: record.service }) };
+      metrics.deploymentsTotal.inc({ ...labels, status });
       if (record.dispatchedAt !== null && record.finishedAt !== null) {
         const seconds = (record.finishedAt - record.dispatchedAt) / 1000;
-        metrics.deploymentDuration.observe({ env: record.environment }, seconds);
+        metrics.deploymentDuration.observe(labels, seconds);
       }
     },
-    health(environment, up) {
-      metrics.healthCheckUp.set({ env: environment }, up ? 1 : 0);
+    health(environment, up, service = '') {
+      metrics.healthCheckUp.set({ env: environment, ...(options.services && { service }) }, up ? 1 : 0);
     },
   };
 }

@@ -36,6 +36,7 @@ function timeEach(n: number, fn: (i: number) => void): number[] {
 
 const record: DeploymentRecord = {
   id: 'bench',
+  service: 'shop',
   environment: 'production',
   action: 'deploy',
   ref: 'main',

@@ -5,6 +5,7 @@ import type { RunEvent } from './run-events.ts';
 
 const base: DeploymentRecord = {
   id: 'req-1',
+  service: 'shop',
   environment: 'production',
   action: 'deploy',
   ref: 'main',

@@ -11,8 +11,9 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 /**
  * What a button does. One letter each, to keep the payload short. `approve` and `reject` review a
  * run waiting for its environment's reviewers; their id names the run ({@link reviewCallbackId}).
+ * `pick` is a step of the `/deploy` picker; its id names the choice (`core/picker.ts`).
  */
-export const CALLBACK_ACTIONS = { confirm: 'c', cancel: 'x', approve: 'a', reject: 'r' } as const;
+export const CALLBACK_ACTIONS = { confirm: 'c', cancel: 'x', approve: 'a', reject: 'r', pick: 'p' } as const;
 export type CallbackAction = keyof typeof CALLBACK_ACTIONS;
 
 export type DecodedCallback =
@@ -91,4 +92,9 @@ export function runIdOfReviewId(id: string): number | null {
  */
 export function isReviewCallback(data: string): boolean {
   return data.startsWith(`${CALLBACK_ACTIONS.approve}:`) || data.startsWith(`${CALLBACK_ACTIONS.reject}:`);
+}
+
+/** Whether a payload is a step of the `/deploy` picker (its tag is checked by the use case). */
+export function isPickCallback(data: string): boolean {
+  return data.startsWith(`${CALLBACK_ACTIONS.pick}:`);
 }

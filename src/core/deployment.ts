@@ -63,6 +63,8 @@ export type DeploymentDetail = {
 export type DeploymentRecord = {
   /** The request id: `[A-Za-z0-9-]{1,64}`, also in the run's name between square brackets. */
   id: string;
+  /** The service deployed (`Service.name`); `''` only for records made before services, until adopted at start. */
+  service: string;
   environment: string;
   action: DeployAction;
   /** What the user asked for (branch, tag or SHA). */
@@ -91,7 +93,13 @@ export type DeploymentRecord = {
 };
 
 /** Fields set when a record is created; the store fills in version, timestamps and delivery. */
-export type NewDeployment = Omit<DeploymentRecord, 'version' | 'deliveredVersion' | 'updatedAt'>;
+export type NewDeployment = Omit<
+  DeploymentRecord,
+  'version' | 'deliveredVersion' | 'updatedAt' | 'service'
+> & {
+  /** Default `''`: the service start-up adoption gives records made before services. */
+  service?: string;
+};
 
 /** Fields a change may set. */
 export type DeploymentPatch = Partial<

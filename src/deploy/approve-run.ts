@@ -6,6 +6,7 @@ import type { LinkedAccount } from '../store/store.ts';
 import { auditAs, auditDeployment, type DeployDeps } from './deploy-deps.ts';
 import { accountsContext, RELINK_TEXT } from './linked-accounts.ts';
 import type { CheckedPress, ReviewOutcome, ReviewPress, ReviewRefusal } from './review-types.ts';
+import { forServiceName } from './service-deps.ts';
 import { castReview } from './submit-review.ts';
 
 export type { ReviewDecision, ReviewOutcome, ReviewPress, ReviewRefusal } from './review-types.ts';
@@ -28,10 +29,12 @@ const refused = (reason: ReviewRefusal, message: string): ReviewOutcome => ({
  * With `approval.min_reviewers` above 1, approvals are counted in Telegram (each checked against
  * GitHub's `current_user_can_approve`) and the one that completes the count is submitted.
  */
-export async function approveRun(deps: DeployDeps, press: ReviewPress): Promise<ReviewOutcome> {
-  const found = await findRun(deps, press);
+export async function approveRun(base: DeployDeps, press: ReviewPress): Promise<ReviewOutcome> {
+  const found = await findRun(base, press);
   if ('kind' in found) return found;
   const { decision, deployment, runId } = found;
+  // The run is on the deployment's service's repository; its roles and environments apply.
+  const deps = forServiceName(base, deployment.service);
   const verb = decision === 'approved' ? 'approve' : 'reject';
   const refuse = async (reason: ReviewRefusal, message: string) => {
     await auditDeployment(deps, press.actor, deployment, `${verb}_refused`, reason);

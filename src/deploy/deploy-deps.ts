@@ -2,6 +2,7 @@ import type { AuditInput } from '../audit/audit-entry.ts';
 import type { AuditLog } from '../audit/open-audit-log.ts';
 import type { Config } from '../config.ts';
 import type { DeploymentRecord } from '../core/deployment.ts';
+import type { Service } from '../core/service.ts';
 import type { GitHubClient } from '../github/github-client.ts';
 import type { RepoRef } from '../github/resolve-ref.ts';
 import type { Store } from '../store/store.ts';
@@ -31,17 +32,35 @@ export type Notifier = {
 export type Observer = {
   /** Once per deployment, when its run has finished. */
   finished: (record: DeploymentRecord) => void;
-  /** Every health probe's result (`/status`). */
-  health: (environment: string, up: boolean) => void;
+  /** Every health probe's result (`/status`), with the service's name. */
+  health: (environment: string, up: boolean, service?: string) => void;
 };
 
-/** Everything the deployment use cases need; built once in main.ts. No grammY or Hono in here. */
+/** Every configured service's GitHub side, for {@link withService} (`service-deps.ts`). */
+export type ServiceClients = {
+  /** The configuration as loaded: global roles, every service. */
+  config: Readonly<Config>;
+  /** The client for a service's repository (with a GitHub App: that owner's installation), cached. */
+  github: (service: Service) => GitHubClient;
+  /** The service repository's default branch, asked once. */
+  defaultBranch: (service: Service) => () => Promise<string>;
+};
+
+/**
+ * Everything the deployment use cases need; built once in main.ts. No grammY or Hono in here.
+ * The deps act for one service (`service`): `config.environments`, `config.access`,
+ * `config.github.workflow`, `repo`, `github` and `defaultBranch` are that service's; `withService`
+ * gives the deps of another.
+ */
 export type DeployDeps = {
   config: Readonly<Config>;
   store: Store;
   github: GitHubClient;
   /** Only owner and repo: never spread the GitHub config into a request (it holds the credentials). */
   repo: RepoRef;
+  /** The service these deps act for. */
+  service: Service;
+  services: ServiceClients;
   audit: Pick<AuditLog, 'append'>;
   now: () => number;
   /** Request ids: `[A-Za-z0-9-]{1,64}`. */
@@ -85,18 +104,30 @@ export function auditRecord(
 
 /** Appends an audit line for what `actor` did (null: the bot itself), other fields null unless given. */
 export function auditAs(
-  deps: Pick<DeployDeps, 'audit'>,
+  deps: Pick<DeployDeps, 'audit'> & Partial<Pick<DeployDeps, 'service' | 'services'>>,
   actor: Actor | null,
   fields: Partial<AuditInput> & Pick<AuditInput, 'action' | 'outcome'>,
 ): Promise<unknown> {
+  // With several services the line names which: `environment` is `<service>/<environment>`. A
+  // single-repository setup keeps the plain name (and the audit format it always had).
+  const several = (deps.services?.config.services.length ?? 0) > 1;
+  const environment =
+    several && deps.service && fields.environment
+      ? `${deps.service.name}/${fields.environment}`
+      : fields.environment;
   return deps.audit.append(
-    auditRecord({ actor_id: actor?.id ?? null, actor_name: actor?.name ?? null, ...fields }),
+    auditRecord({
+      actor_id: actor?.id ?? null,
+      actor_name: actor?.name ?? null,
+      ...fields,
+      ...(environment !== undefined && { environment }),
+    }),
   );
 }
 
 /** Appends an audit line about a deployment: its environment, SHA and request id filled in. */
 export function auditDeployment(
-  deps: Pick<DeployDeps, 'audit'>,
+  deps: Pick<DeployDeps, 'audit'> & Partial<Pick<DeployDeps, 'service' | 'services'>>,
   actor: Actor | null,
   record: Pick<DeploymentRecord, 'environment' | 'sha' | 'id'>,
   action: string,

@@ -5,6 +5,7 @@ import { formatLockDuration } from '../core/lock-duration.ts';
 import { hasRole } from '../core/roles.ts';
 import type { EnvironmentLock } from '../store/store.ts';
 import { type Actor, auditAs, type DeployDeps } from './deploy-deps.ts';
+import { commandTarget } from './service-deps.ts';
 
 /** Why a guard stopped a deploy or rollback: stable codes. */
 export type GuardRefusal = 'locked' | 'outside_window' | 'override_forbidden' | 'override_needs_reason';
@@ -70,7 +71,7 @@ export async function checkGuards(
     return {
       ok: false,
       reason: 'override_needs_reason',
-      message: `An override needs a reason, e.g. /deploy ${env.name} ${env.branch} --force "hotfix for outage". The reason goes into the audit trail.`,
+      message: `An override needs a reason, e.g. /deploy ${commandTarget(deps, env.name)} ${env.branch} --force "hotfix for outage". The reason goes into the audit trail.`,
     };
   }
   const blockers = await blockersOf(deps, env, options);
@@ -116,7 +117,7 @@ export async function recheckGuards(
   record: DeploymentRecord,
 ): Promise<{ ok: true } | { ok: false; reason: GuardRefusal; message: string }> {
   const now = deps.now();
-  const lock = await deps.store.getLock(env.name, now);
+  const lock = await deps.store.getLock(env.name, now, deps.service.name);
   if (lock && lock.createdAt > record.createdAt) {
     return {
       ok: false,
@@ -146,7 +147,7 @@ async function blockersOf(
 ): Promise<Blocker[]> {
   const now = deps.now();
   const blockers: Blocker[] = [];
-  const lock = await deps.store.getLock(env.name, now);
+  const lock = await deps.store.getLock(env.name, now, deps.service.name);
   if (lock)
     blockers.push({ code: 'locked', message: `${env.name} is locked by ${describeLock(lock, env, now)}.` });
   if (options.windows && env.windows) {

@@ -102,7 +102,7 @@ async function attribute(
   if (entry.runId === null) return entry;
   const record = await deps.store.findDeploymentByRunId(entry.runId);
   if (record) {
-    if (record.environment !== environment) return entry;
+    if (record.environment !== environment || record.service !== deps.service.name) return entry;
     return { ...entry, sha: record.sha, ref: record.ref, record, trusted: true };
   }
   try {

@@ -67,7 +67,7 @@ export async function deploymentHistory(
   try {
     const [fromGitHub, ours] = await Promise.all([
       listDeployedCommits(deps, env.name, { limit: count }),
-      deps.store.listDeployments({ environment: env.name, limit: 200 }),
+      deps.store.listDeployments({ service: deps.service.name, environment: env.name, limit: 200 }),
     ]);
     return { kind: 'history', environment: env.name, entries: merge(fromGitHub, ours, count) };
   } catch (error) {

@@ -56,12 +56,12 @@ async function statusOf(deps: DeployDeps, env: EnvironmentSpec): Promise<Environ
     }),
     env.healthUrl
       ? probe(env.healthUrl).then((result) => {
-          deps.observe.health(env.name, result.up);
+          deps.observe.health(env.name, result.up, deps.service.name);
           return result;
         })
       : Promise.resolve(null),
     findInFlight(deps, env.name),
-    deps.store.getLock(env.name, deps.now()),
+    deps.store.getLock(env.name, deps.now(), deps.service.name),
   ]);
   return { name: env.name, ...deployed, health, inFlight: inFlight ?? null, lock };
 }

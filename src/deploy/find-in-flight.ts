@@ -9,6 +9,11 @@ export async function findInFlight(
   deps: DeployDeps,
   environment: string,
 ): Promise<DeploymentRecord | undefined> {
-  const unfinished = await deps.store.listDeployments({ environment, unfinished: true, limit: 20 });
+  const unfinished = await deps.store.listDeployments({
+    service: deps.service.name,
+    environment,
+    unfinished: true,
+    limit: 20,
+  });
   return unfinished.find((d) => d.state !== 'requested' && d.state !== 'confirmed');
 }

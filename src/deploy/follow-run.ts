@@ -12,17 +12,18 @@ import type { DeployDeps } from './deploy-deps.ts';
  * not start.
  */
 export async function findRecordOfRun(
-  deps: Pick<DeployDeps, 'store'>,
+  deps: Pick<DeployDeps, 'store' | 'service'>,
   runId: number,
   title: string | null | undefined,
 ): Promise<DeploymentRecord | null> {
   const byRun = await deps.store.findDeploymentByRunId(runId);
-  if (byRun) return byRun;
+  if (byRun) return byRun.service === deps.service.name ? byRun : null;
   const requestId = requestIdFromTitle(title);
   if (!requestId) return null;
   const byRequest = await deps.store.getDeployment(requestId);
-  if (!byRequest || (byRequest.runId !== null && byRequest.runId !== runId) || isFinal(byRequest.state))
-    return null;
+  // A run of another service's repository cannot take over this one's request by naming its id.
+  if (!byRequest || byRequest.service !== deps.service.name) return null;
+  if ((byRequest.runId !== null && byRequest.runId !== runId) || isFinal(byRequest.state)) return null;
   return byRequest;
 }
 

@@ -1,11 +1,13 @@
+import { serviceOfRepository } from '../core/service.ts';
 import { requestIdFromTitle } from '../github/dispatch-inputs.ts';
-import { type Delivery, isFromRepository, isRunOfWorkflow, readDelivery } from '../github/read-delivery.ts';
+import { type Delivery, isRunOfWorkflow, readDelivery, repositoryOf } from '../github/read-delivery.ts';
 import type { GitHubRun } from '../github/run-events-from-github.ts';
 import { fetchApproval } from '../github/run-lookups.ts';
 import { isTrustedDeployRun } from '../github/trusted-run.ts';
 import { applyEvents } from './apply-events.ts';
 import { auditDeployment, type DeployDeps } from './deploy-deps.ts';
 import { addFailureLog, findRecordOfRun } from './follow-run.ts';
+import { withService } from './service-deps.ts';
 import { trackExternalRun } from './track-external-run.ts';
 
 /** What happened to a delivery: stable codes for logs and tests. */
@@ -31,8 +33,12 @@ export type DeliveryOutcome =
  * a copy of deploy.yml pushed on any branch cannot pose as a deployment. What needs more of GitHub's API (the reviewers of a waiting
  * run, a failed job's log) runs as a follow-up, after the answer.
  */
-export async function handleDelivery(deps: DeployDeps, delivery: Delivery): Promise<DeliveryOutcome> {
-  if (!isFromRepository(delivery, deps.repo)) return 'other_repository';
+export async function handleDelivery(base: DeployDeps, delivery: Delivery): Promise<DeliveryOutcome> {
+  const repository = repositoryOf(delivery);
+  const service = repository && serviceOfRepository(base.services.config.services, repository);
+  if (!service) return 'other_repository';
+  // Everything below acts for the service whose repository sent it.
+  const deps = withService(base, service);
   const news = readDelivery(delivery);
   if (news.kind === 'ignored') return 'ignored';
   const first = () => deps.store.rememberDelivery('github', delivery.id, deps.now());
@@ -57,7 +63,7 @@ export async function handleDelivery(deps: DeployDeps, delivery: Delivery): Prom
   }
 
   const record = await deps.store.findDeploymentByRunId(news.runId);
-  if (!record) return 'unknown_run';
+  if (!record || record.service !== service.name) return 'unknown_run';
   if (!(await first())) return 'duplicate';
   const updated = await applyEvents(deps, record.id, news.events);
   if (news.kind === 'job') {
@@ -80,7 +86,8 @@ export async function handleDelivery(deps: DeployDeps, delivery: Delivery): Prom
 async function cancelIfSecondRun(deps: DeployDeps, run: GitHubRun): Promise<boolean> {
   const requestId = requestIdFromTitle(run.display_title);
   const owner = requestId === null ? null : await deps.store.getDeployment(requestId);
-  if (!owner || owner.runId === null || owner.runId === run.id) return false;
+  if (!owner || owner.service !== deps.service.name || owner.runId === null || owner.runId === run.id)
+    return false;
   if (run.status !== 'completed') {
     await auditDeployment(
       deps,

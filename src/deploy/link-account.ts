@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { rolesOf } from '../core/roles.ts';
+import { hasAnyRole } from '../core/service.ts';
 import {
   type DeviceCode,
   type DevicePoll,
@@ -73,7 +73,8 @@ export async function startLink(deps: DeployDeps, request: LinkRequest): Promise
   if (!request.privateChat) {
     return refused('not_private', 'Send /link to me in a private chat: the code it shows is for you alone.');
   }
-  if (rolesOf(request.actor.id, deps.config.access).length === 0) {
+  // A role in any service will do: reviewers approve runs of the services they hold a role in.
+  if (!hasAnyRole(request.actor.id, deps.services.config.services, deps.services.config.access)) {
     await auditAs(deps, request.actor, { action: 'github_link', outcome: 'refused:forbidden' });
     return refused('forbidden', `Not authorised. Your Telegram id is ${request.actor.id}.`);
   }

@@ -4,6 +4,7 @@ import type { EnvironmentLock } from '../store/store.ts';
 import { type Actor, auditAs, type DeployDeps } from './deploy-deps.ts';
 import { describeLock } from './deploy-guards.ts';
 import { environmentArgument } from './environment-argument.ts';
+import { commandTarget } from './service-deps.ts';
 
 export type LockRefusal = 'usage' | 'unknown_environment' | 'forbidden' | 'bad_duration' | 'already_locked';
 
@@ -65,13 +66,13 @@ export async function lockEnvironment(deps: DeployDeps, request: LockRequest): P
     environment: env.name,
     outcome: `until ${new Date(wanted.expiresAt).toISOString()}: ${reason}`,
   });
-  const result = await deps.store.acquireLock(wanted, now);
+  const result = await deps.store.acquireLock({ ...wanted, service: deps.service.name }, now);
   if (!result.ok) {
     await auditAs(deps, actor, { action: 'lock_refused', environment: env.name, outcome: 'already_locked' });
     return {
       kind: 'refused',
       reason: 'already_locked',
-      message: `${env.name} is already locked by ${describeLock(result.held, env, now)}. /unlock ${env.name} first to change it.`,
+      message: `${env.name} is already locked by ${describeLock(result.held, env, now)}. /unlock ${commandTarget(deps, env.name)} first to change it.`,
     };
   }
   return { kind: 'locked', lock: result.lock };

@@ -1,6 +1,7 @@
 import { formatInZone } from '../core/deployment-window.ts';
 import { findEnvironment } from '../core/environment.ts';
 import type { DeployDeps } from './deploy-deps.ts';
+import { forServiceName } from './service-deps.ts';
 
 /** How long before its expiry a lock's owner is reminded. */
 export const REMIND_BEFORE_MS = 10 * 60_000;
@@ -18,13 +19,20 @@ export async function remindLockOwners(deps: DeployDeps): Promise<number> {
     if (lock.remindedAt !== null || lock.expiresAt - now > REMIND_BEFORE_MS) continue;
     // A lock of ten minutes or less would be "reminded" as soon as it is taken: noise.
     if (lock.expiresAt - lock.createdAt <= REMIND_BEFORE_MS) continue;
-    if (!(await deps.store.markLockReminded(lock.environment, lock.createdAt, now))) continue;
-    const zone = findEnvironment(deps.config.environments, lock.environment)?.windows?.timezone ?? 'UTC';
+    const service = lock.service ?? '';
+    if (!(await deps.store.markLockReminded(lock.environment, lock.createdAt, now, service))) continue;
+    const scoped = forServiceName(deps, service);
+    const zone = findEnvironment(scoped.config.environments, lock.environment)?.windows?.timezone ?? 'UTC';
+    // With several services the commands name the service.
+    const target =
+      deps.services.config.services.length > 1
+        ? `${scoped.service.name} ${lock.environment}`
+        : lock.environment;
     const minutes = Math.max(1, Math.round((lock.expiresAt - now) / 60_000));
     try {
       await deps.notify.tell(
         lock.ownerId,
-        `⏰ Your lock on ${lock.environment} (${lock.reason}) expires in about ${minutes} min, at ${formatInZone(lock.expiresAt, zone)}. To keep deployments stopped longer: /unlock ${lock.environment}, then /lock ${lock.environment} <duration> <reason>.`,
+        `⏰ Your lock on ${target} (${lock.reason}) expires in about ${minutes} min, at ${formatInZone(lock.expiresAt, zone)}. To keep deployments stopped longer: /unlock ${target}, then /lock ${target} <duration> <reason>.`,
       );
     } catch {
       // The owner may never have opened a private chat with the bot (Telegram 403): nothing to do.

@@ -8,6 +8,7 @@ import { type Actor, auditAs, auditDeployment, type DeployDeps } from './deploy-
 import { type GuardRefusal, recheckGuards } from './deploy-guards.ts';
 import { type DispatchOutcome, dispatchDeployment, UNRECORDED_NOTE } from './dispatch-deployment.ts';
 import { expireRequest } from './expire-request.ts';
+import { commandTarget, forServiceName } from './service-deps.ts';
 import { updateDeployment } from './update-deployment.ts';
 
 /** Stable codes for a press that does nothing. */
@@ -61,9 +62,11 @@ const refused = (reason: PressRefusal, message: string): Refused => ({ kind: 're
  * A confirmation of kind `cancel` (from `/cancel`) sits on a message of its own: Confirm asks GitHub
  * to cancel the run, the second button keeps the run going.
  */
-export async function pressButton(deps: DeployDeps, press: ButtonPress): Promise<PressOutcome> {
-  const pressed = await findPressed(deps, press);
+export async function pressButton(base: DeployDeps, press: ButtonPress): Promise<PressOutcome> {
+  const pressed = await findPressed(base, press);
   if ('kind' in pressed) return pressed;
+  // Roles, environments, locks and the repository are those of the deployment's service.
+  const deps = forServiceName(base, pressed.deployment.service);
   const denied = await checkPresser(deps, press.actor, pressed);
   if (denied) return denied;
   const { confirmation, deployment, decoded } = pressed;
@@ -76,7 +79,7 @@ export async function pressButton(deps: DeployDeps, press: ButtonPress): Promise
     if (!isCancel) await expireRequest(deps, deployment.id, now);
     return refused(
       'expired',
-      `This confirmation expired. Send /${isCancel ? 'cancel' : deployment.action} ${deployment.environment} again.`,
+      `This confirmation expired. Send /${isCancel ? 'cancel' : deployment.action} ${commandTarget(deps, deployment.environment)} again.`,
     );
   }
   if (confirmation.kind === 'cancel') {

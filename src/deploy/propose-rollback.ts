@@ -11,6 +11,7 @@ import { type DeployedCommit, listDeployedCommits } from './deployed-commits.ts'
 import { clipArgument, environmentArgument } from './environment-argument.ts';
 import { findInFlight } from './find-in-flight.ts';
 import { recordRequest } from './record-request.ts';
+import { commandTarget } from './service-deps.ts';
 
 export type RollbackRefusal =
   | 'usage'
@@ -67,7 +68,7 @@ export async function proposeRollback(deps: DeployDeps, request: RollbackRequest
     return {
       kind: 'refused',
       reason: 'in_flight',
-      message: `A deployment to ${env.name} is ${running.state.replace('_', ' ')} (${running.sha.slice(0, 7)}). Wait for it to finish, or /cancel ${env.name}, then roll back.`,
+      message: `A deployment to ${env.name} is ${running.state.replace('_', ' ')} (${running.sha.slice(0, 7)}). Wait for it to finish, or /cancel ${commandTarget(deps, env.name)}, then roll back.`,
     };
   }
 

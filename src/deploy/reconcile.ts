@@ -5,6 +5,7 @@ import { reportFinished } from './apply-events.ts';
 import type { DeployDeps } from './deploy-deps.ts';
 import { expireRequest } from './expire-request.ts';
 import { followRun } from './follow-run.ts';
+import { forServiceName } from './service-deps.ts';
 import { updateDeployment } from './update-deployment.ts';
 
 /** States whose run may still report news. */
@@ -43,7 +44,7 @@ export async function reconcile(deps: DeployDeps): Promise<ReconcileReport> {
   for (const record of await deps.store.listDeployments({ states: FOLLOWED, limit: 500 })) {
     if (record.finishedAt !== null && now - record.finishedAt > SETTLE_MS) continue;
     try {
-      await poll(deps, record, now);
+      await poll(forServiceName(deps, record.service), record, now);
       report.polled++;
     } catch {
       report.errors++;

@@ -44,6 +44,7 @@ export async function recordRequest(
   if (request.override?.used) await auditOverride(deps, request.actor, audited, request.override.reason);
   const deployment = await deps.store.insertDeployment({
     id,
+    service: deps.service.name,
     environment: request.environment,
     action: request.action,
     ref: request.ref,

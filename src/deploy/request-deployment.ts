@@ -14,6 +14,7 @@ import { type DispatchOutcome, dispatchDeployment } from './dispatch-deployment.
 import { environmentArgument } from './environment-argument.ts';
 import { findInFlight } from './find-in-flight.ts';
 import { recordRequest } from './record-request.ts';
+import { commandTarget } from './service-deps.ts';
 
 /** Why a /deploy was refused: stable codes (tests and the audit use them), with a sentence for the chat. */
 export type RequestRefusal =
@@ -70,7 +71,7 @@ export async function requestDeployment(deps: DeployDeps, request: DeployRequest
     return {
       kind: 'refused',
       reason: 'in_flight',
-      message: `A deployment to ${env.name} is already ${running.state.replace('_', ' ')} (${running.sha.slice(0, 7)}). Wait for it to finish, or /cancel ${env.name}.`,
+      message: `A deployment to ${env.name} is already ${running.state.replace('_', ' ')} (${running.sha.slice(0, 7)}). Wait for it to finish, or /cancel ${commandTarget(deps, env.name)}.`,
     };
   }
 

@@ -4,12 +4,12 @@ import { StoreError } from '../store/store.ts';
 import type { DeployDeps } from './deploy-deps.ts';
 
 /**
- * A run of the deploy workflow the bot did not start (a push, the Actions UI): followed live in
- * `TELEGRAM_CHAT_ID` when that is set, else ignored. The record id is derived from the run id, so two
+ * A run of the deploy workflow the bot did not start (a push, the Actions UI): followed live in the
+ * service's first chat (`chats:`), else `TELEGRAM_CHAT_ID` when that is set, else ignored. The record id is derived from the run id, so two
  * deliveries racing to create it create one.
  */
 export async function trackExternalRun(deps: DeployDeps, run: GitHubRun): Promise<DeploymentRecord | null> {
-  const chatId = deps.config.telegram.chatId;
+  const chatId = deps.service.chats[0] ?? deps.config.telegram.chatId;
   if (chatId === null || !run.head_sha) return null;
   const environment = environmentOf(deps, run);
   if (!environment) return null;
@@ -19,6 +19,7 @@ export async function trackExternalRun(deps: DeployDeps, run: GitHubRun): Promis
   try {
     const created = await deps.store.insertDeployment({
       id,
+      service: deps.service.name,
       environment,
       action: /\brollback\b/i.test(run.display_title ?? '') ? 'rollback' : 'deploy',
       ref: run.head_branch ?? run.head_sha,

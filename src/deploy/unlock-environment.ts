@@ -22,7 +22,7 @@ export async function unlockEnvironment(
   const named = environmentArgument(deps.config, request.environment, 'Usage: /unlock <environment>.');
   if (!named.ok) return { kind: 'refused', reason: named.reason, message: named.message };
   const { env } = named;
-  const held = await deps.store.getLock(env.name, deps.now());
+  const held = await deps.store.getLock(env.name, deps.now(), deps.service.name);
   if (!held) return { kind: 'refused', reason: 'not_locked', message: `${env.name} is not locked.` };
   // Recorded before it takes effect.
   await auditAs(deps, actor, {
@@ -30,7 +30,7 @@ export async function unlockEnvironment(
     environment: env.name,
     outcome: `releasing lock of ${held.ownerName} (${held.reason})`,
   });
-  const released = await deps.store.releaseLock(env.name, deps.now());
+  const released = await deps.store.releaseLock(env.name, deps.now(), deps.service.name);
   if (!released) {
     await auditAs(deps, actor, { action: 'unlock_refused', environment: env.name, outcome: 'not_locked' });
     return { kind: 'refused', reason: 'not_locked', message: `${env.name} is not locked.` };

@@ -1,3 +1,4 @@
+import type { Service } from '../core/service.ts';
 import type { GitHubClient } from './github-client.ts';
 import { toGitHubError } from './github-error.ts';
 import type { RepoRef } from './resolve-ref.ts';
@@ -22,4 +23,16 @@ export async function checkGitHubAccess(octokit: GitHubClient, repo: RepoRef): P
       failure.reason === 'not_found';
     return { ok: false, fatal, problem: fatal ? failure.userMessage : failure.message };
   }
+}
+
+/** {@link checkGitHubAccess} for every service's repository, in turn: the first failure, else ok. */
+export async function checkServicesAccess(
+  services: readonly Service[],
+  clientOf: (service: Service) => GitHubClient,
+): Promise<AccessCheck> {
+  for (const service of services) {
+    const check = await checkGitHubAccess(clientOf(service), service.repository);
+    if (!check.ok) return check;
+  }
+  return { ok: true };
 }

@@ -3,6 +3,8 @@ import { retry } from '@octokit/plugin-retry';
 import { throttling } from '@octokit/plugin-throttling';
 import { Octokit } from '@octokit/rest';
 import type { Config } from '../config.ts';
+import type { Repository as RepoRef } from '../core/service.ts';
+import { repositoryInstallationAuth } from './installation-auth.ts';
 
 const BotOctokit = Octokit.plugin(retry, throttling);
 
@@ -27,6 +29,11 @@ export type GitHubClientOptions = {
    * already completed) land here too, so it goes to debug, not to stderr.
    */
   onRequestLog?: (message: string) => void;
+  /**
+   * With a GitHub App: act as its installation on this repository's owner, found by asking GitHub,
+   * instead of GITHUB_APP_INSTALLATION_ID (another owner's services). Ignored with a token.
+   */
+  installationOf?: RepoRef;
 };
 
 /**
@@ -64,18 +71,21 @@ export function createGitHubClient(
     throttle: rateLimitPolicy(options.rateLimitWaitSeconds ?? RATE_LIMIT_WAIT_SECONDS, warn),
     retry: { retries: options.retries ?? 2, doNotRetry: [400, 401, 403, 404, 409, 410, 422, 429, 451] },
   };
+  const { auth } = github;
   const client =
-    github.auth.kind === 'token'
-      ? new BotOctokit({ ...common, auth: github.auth.token })
-      : new BotOctokit({
-          ...common,
-          authStrategy: createAppAuth,
-          auth: {
-            appId: github.auth.appId,
-            privateKey: github.auth.privateKey,
-            installationId: github.auth.installationId,
-          },
-        });
+    auth.kind === 'token'
+      ? new BotOctokit({ ...common, auth: auth.token })
+      : options.installationOf
+        ? new BotOctokit({
+            ...common,
+            authStrategy: repositoryInstallationAuth,
+            auth: { appId: auth.appId, privateKey: auth.privateKey, repository: options.installationOf },
+          })
+        : new BotOctokit({
+            ...common,
+            authStrategy: createAppAuth,
+            auth: { appId: auth.appId, privateKey: auth.privateKey, installationId: auth.installationId },
+          });
   // Registered after the plugins, so it runs before them: plugin-retry reads `request.retries`.
   client.hook.before('request', (request) => {
     if (!mayRetryBlindly(request.method, request.url)) request.request = { ...request.request, retries: 0 };

@@ -22,15 +22,15 @@ export type DeliveryNews =
   | { kind: 'ignored' };
 
 /**
- * Whether a delivery concerns `repo`: the cheap first look, before anything is stored, since an
- * organisation-wide webhook sends every repository's events.
+ * The repository a delivery is about (`repository.full_name`), or null when it names none: the cheap
+ * first look, before anything is stored, since an organisation-wide webhook sends every repository's
+ * events and only the services' repositories are handled.
  */
-export function isFromRepository(delivery: Delivery, repo: RepoRef): boolean {
+export function repositoryOf(delivery: Delivery): RepoRef | null {
   const parsed = repositoryPayload.safeParse(delivery.payload);
-  return (
-    parsed.success &&
-    parsed.data.repository.full_name.toLowerCase() === `${repo.owner}/${repo.repo}`.toLowerCase()
-  );
+  if (!parsed.success) return null;
+  const [owner = '', repo = ''] = parsed.data.repository.full_name.split('/');
+  return owner && repo ? { owner, repo } : null;
 }
 
 /**

@@ -1,9 +1,9 @@
 import { Api } from 'grammy';
 import type { Config } from '../config.ts';
-import { rolesOf } from '../core/roles.ts';
 import { describeConfig } from '../describe-config.ts';
 import { createGitHubClient, type GitHubClient } from '../github/github-client.ts';
 import { toGitHubError } from '../github/github-error.ts';
+import { createServiceGitHub } from '../github/service-clients.ts';
 import { redactSecrets } from '../logger.ts';
 import { openStore } from '../store/open-store.ts';
 import { commandsFor } from '../telegram/command-list.ts';
@@ -135,53 +135,68 @@ export async function runSetup(config: Readonly<Config>): Promise<number> {
     return url;
   });
   await step('Telegram command menu', async () => {
-    const accounts = config.accounts !== null;
-    await api.setMyCommands(menu(['staging'], accounts), { scope: { type: 'default' } });
-    for (const id of config.access.adminIds) {
-      await api.setMyCommands(menu(rolesOf(id, config.access), accounts), {
-        scope: { type: 'chat', chat_id: id },
-      });
+    const options = { accounts: config.accounts !== null, services: config.services.length > 1 };
+    await api.setMyCommands(menu(['staging'], options), { scope: { type: 'default' } });
+    // Admins of any service get the admin menu in their private chat.
+    const admins = [...new Set([...config.access.adminIds, ...config.services.flatMap((s) => s.admins)])];
+    for (const id of admins) {
+      await api.setMyCommands(menu(['admin', 'staging'], options), { scope: { type: 'chat', chat_id: id } });
     }
-    return `default menu + ${config.access.adminIds.length} admin menu(s)`;
+    return `default menu + ${admins.length} admin menu(s)`;
   });
   await step('GitHub webhook', async () => {
-    if (!config.publicUrl || !config.github.webhookSecret)
+    const secret = config.github.webhookSecret;
+    if (!config.publicUrl || !secret)
       return 'skipped (no PUBLIC_URL or GITHUB_WEBHOOK_SECRET: reconciliation by polling only)';
-    const github = createGitHubClient(config.github, { retries: 0 });
-    const repo = { owner: config.github.owner, repo: config.github.repo };
     const url = `${config.publicUrl}/github/webhook`;
-    const hookConfig = {
-      url,
-      content_type: 'json' as const,
-      secret: config.github.webhookSecret,
-      insecure_ssl: '0' as const,
-    };
-    const events = ['workflow_run', 'workflow_job', 'deployment_status'];
-    try {
-      const { data: hooks } = await github.rest.repos.listWebhooks(repo);
-      const existing = hooks.find((h) => h.config.url === url);
-      if (existing) {
-        await github.rest.repos.updateWebhook({
-          ...repo,
-          hook_id: existing.id,
-          config: hookConfig,
-          events,
-          active: true,
-        });
-        return `updated ${url}`;
-      }
-      await github.rest.repos.createWebhook({ ...repo, config: hookConfig, events, active: true });
-      return `created ${url}`;
-    } catch (error) {
-      const failure = toGitHubError(error, 'repository webhooks');
-      throw new Error(
-        `${failure.userMessage} Create it by hand: Settings → Webhooks → ${url}, content type JSON, the GITHUB_WEBHOOK_SECRET, events: ${events.join(', ')}.`,
-      );
+    // Every service's repository sends its runs to the same route.
+    const clients = createServiceGitHub(config, { retries: 0 });
+    const done: string[] = [];
+    for (const service of config.services) {
+      const repo = { ...service.repository };
+      const verb = await registerWebhook(clients.github(service), repo, url, secret);
+      done.push(config.services.length > 1 ? `${verb} on ${repo.owner}/${repo.repo}` : verb);
     }
+    return `${done.join(', ')} ${url}`;
   });
   return failed === 0 ? 0 : 1;
 }
 
-function menu(roles: Parameters<typeof commandsFor>[0], accounts: boolean) {
-  return commandsFor(roles, { accounts }).map((c) => ({ command: c.name, description: c.description }));
+/**
+ * Creates or updates the bot's webhook on one repository.
+ * @throws {Error} saying how to create it by hand when GitHub refuses.
+ */
+async function registerWebhook(
+  github: GitHubClient,
+  repo: { owner: string; repo: string },
+  url: string,
+  secret: string,
+): Promise<'created' | 'updated'> {
+  const hookConfig = { url, content_type: 'json' as const, secret, insecure_ssl: '0' as const };
+  const events = ['workflow_run', 'workflow_job', 'deployment_status'];
+  try {
+    const { data: hooks } = await github.rest.repos.listWebhooks(repo);
+    const existing = hooks.find((h) => h.config.url === url);
+    if (existing) {
+      await github.rest.repos.updateWebhook({
+        ...repo,
+        hook_id: existing.id,
+        config: hookConfig,
+        events,
+        active: true,
+      });
+      return 'updated';
+    }
+    await github.rest.repos.createWebhook({ ...repo, config: hookConfig, events, active: true });
+    return 'created';
+  } catch (error) {
+    const failure = toGitHubError(error, 'repository webhooks');
+    throw new Error(
+      `${failure.userMessage} Create it by hand on ${repo.owner}/${repo.repo}: Settings → Webhooks → ${url}, content type JSON, the GITHUB_WEBHOOK_SECRET, events: ${events.join(', ')}.`,
+    );
+  }
+}
+
+function menu(roles: Parameters<typeof commandsFor>[0], options: Parameters<typeof commandsFor>[1]) {
+  return commandsFor(roles, options).map((c) => ({ command: c.name, description: c.description }));
 }

@@ -23,6 +23,7 @@ export type StatementRunner = (what: string, sql: string, params: readonly BindV
 
 /** The tables statements written once for both drivers address. */
 export type TableName =
+  | 'deployments'
   | 'linked_accounts'
   | 'review_votes'
   | 'deliveries'

@@ -157,6 +157,32 @@ CREATE TABLE chat_pace (
 ) STRICT;
 `,
   },
+  {
+    version: 6,
+    name: 'services: deployments and locks per service',
+    sql: `
+-- '' is "made before services": the start-up gives such rows to the first service (adoptUnscoped).
+ALTER TABLE deployments ADD COLUMN service TEXT NOT NULL DEFAULT '';
+CREATE INDEX deployments_service_environment_created ON deployments (service, environment, created_at, id);
+
+-- A lock's key becomes (service, environment); SQLite cannot change a primary key in place.
+CREATE TABLE locks_by_service (
+  service TEXT NOT NULL DEFAULT '',
+  environment TEXT NOT NULL,
+  owner_id INTEGER NOT NULL,
+  owner_name TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  reminded_at INTEGER,
+  PRIMARY KEY (service, environment)
+) STRICT;
+INSERT INTO locks_by_service (service, environment, owner_id, owner_name, reason, created_at, expires_at, reminded_at)
+  SELECT '', environment, owner_id, owner_name, reason, created_at, expires_at, reminded_at FROM locks;
+DROP TABLE locks;
+ALTER TABLE locks_by_service RENAME TO locks;
+`,
+  },
 ];
 
 /**
@@ -306,6 +332,17 @@ CREATE TABLE ${s}.chat_pace (
   chat_id bigint PRIMARY KEY,
   next_at bigint NOT NULL
 );
+`,
+  },
+  {
+    version: 6,
+    name: 'services: deployments and locks per service',
+    sql: (s) => `
+ALTER TABLE ${s}.deployments ADD COLUMN service text NOT NULL DEFAULT '';
+CREATE INDEX deployments_service_environment_created ON ${s}.deployments (service, environment, created_at, id);
+ALTER TABLE ${s}.locks ADD COLUMN service text NOT NULL DEFAULT '';
+ALTER TABLE ${s}.locks DROP CONSTRAINT locks_pkey;
+ALTER TABLE ${s}.locks ADD PRIMARY KEY (service, environment);
 `,
   },
 ];

@@ -200,8 +200,8 @@ class PostgresStore extends SqlStore implements Store {
       `insert deployment ${d.id}`,
       `INSERT INTO ${this.#s}.deployments (id, environment, action, ref, sha, subject, author, requester_id,
          requester_name, chat_id, message_id, state, run_id, run_url, detail, created_at, updated_at,
-         dispatched_at, finished_at, version, delivered_version)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $16, $17, $18, 1, 0)
+         dispatched_at, finished_at, service, version, delivered_version)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $16, $17, $18, $19, 1, 0)
        RETURNING *`,
       deploymentParams(d),
     );
@@ -259,6 +259,10 @@ class PostgresStore extends SqlStore implements Store {
     if (filter.environment !== undefined) {
       params.push(storableText(filter.environment));
       where.push(`environment = $${params.length}`);
+    }
+    if (filter.service !== undefined) {
+      params.push(storableText(filter.service));
+      where.push(`service = $${params.length}`);
     }
     if (filter.unfinished === true) where.push('finished_at IS NULL');
     params.push(limit);
@@ -333,17 +337,19 @@ class PostgresStore extends SqlStore implements Store {
     for (let attempt = 0; attempt < 5; attempt++) {
       const taken = await this.#one(
         what,
-        `INSERT INTO ${this.#s}.locks AS l (environment, owner_id, owner_name, reason, created_at, expires_at, reminded_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)
-         ON CONFLICT (environment) DO UPDATE SET ${LOCK_TAKEOVER}
+        `INSERT INTO ${this.#s}.locks AS l (environment, owner_id, owner_name, reason, created_at, expires_at, reminded_at, service)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $9)
+         ON CONFLICT (service, environment) DO UPDATE SET ${LOCK_TAKEOVER}
          WHERE l.expires_at <= $8
          RETURNING *`,
         params,
       );
       if (taken !== undefined) return { ok: true, lock: lockFromRow(taken) };
-      const held = await this.#one(what, `SELECT * FROM ${this.#s}.locks WHERE environment = $1`, [
-        params[0] ?? null,
-      ]);
+      const held = await this.#one(
+        what,
+        `SELECT * FROM ${this.#s}.locks WHERE environment = $1 AND service = $2`,
+        [params[0] ?? null, params[8] ?? null],
+      );
       if (held !== undefined) return { ok: false, held: lockFromRow(held) };
     }
     throw new StoreError('unavailable', `lock ${lock.environment} keeps changing; gave up`);

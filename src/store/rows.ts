@@ -213,6 +213,7 @@ export function deploymentFromRow(row: Row): DeploymentRecord {
   if (action !== 'deploy' && action !== 'rollback') throw corrupt(t, row, 'unknown action');
   return {
     id: text(t, row, 'id'),
+    service: text(t, row, 'service'),
     environment: text(t, row, 'environment'),
     action,
     ref: text(t, row, 'ref'),
@@ -263,6 +264,7 @@ export function confirmationFromRow(row: Row): Confirmation {
 export function lockFromRow(row: Row): EnvironmentLock {
   const t = 'locks';
   return {
+    service: text(t, row, 'service'),
     environment: text(t, row, 'environment'),
     ownerId: int(t, row, 'owner_id'),
     ownerName: text(t, row, 'owner_name'),

@@ -12,6 +12,7 @@ type SharedMethods = Pick<
   | 'listLocks'
   | 'releaseLock'
   | 'markLockReminded'
+  | 'adoptUnscoped'
   | 'tryLease'
   | 'getAuditAnchor'
   | 'advanceAuditAnchor'
@@ -26,7 +27,6 @@ type SharedMethods = Pick<
 export function sharedStatements(run: StatementRunner, dialect: Dialect): SharedMethods {
   const { param: p, table } = dialect;
   const deliveries = table('deliveries');
-  const locks = table('locks');
   const leases = table('leases');
   const anchors = table('audit_anchors');
   const entries = table('audit_entries');
@@ -48,40 +48,7 @@ export function sharedStatements(run: StatementRunner, dialect: Dialect): Shared
       );
       return rows.length;
     },
-    async getLock(environment, now) {
-      const [row] = await run(
-        'get lock',
-        `SELECT * FROM ${locks} WHERE environment = ${p(1)} AND expires_at > ${p(2)}`,
-        [storableText(environment), checkInt('now', now)],
-      );
-      return row === undefined ? null : lockFromRow(row);
-    },
-    async listLocks(now) {
-      const rows = await run(
-        'list locks',
-        `SELECT * FROM ${locks} WHERE expires_at > ${p(1)} ORDER BY environment`,
-        [checkInt('now', now)],
-      );
-      return rows.map(lockFromRow);
-    },
-    async releaseLock(environment, now): Promise<EnvironmentLock | null> {
-      checkInt('now', now);
-      const [row] = await run(
-        `release lock ${environment}`,
-        `DELETE FROM ${locks} WHERE environment = ${p(1)} RETURNING *`,
-        [storableText(environment)],
-      );
-      return releasedLock(row, now);
-    },
-    async markLockReminded(environment, createdAt, now) {
-      const rows = await run(
-        'mark lock reminded',
-        `UPDATE ${locks} SET reminded_at = ${p(1)}
-         WHERE environment = ${p(2)} AND created_at = ${p(3)} AND reminded_at IS NULL RETURNING 1 AS ok`,
-        [checkInt('now', now), storableText(environment), checkInt('createdAt', createdAt)],
-      );
-      return rows.length === 1;
-    },
+    ...lockStatements(run, dialect),
     async tryLease(name, holder, ttlMs, now) {
       checkInt('now', now);
       if (checkInt('ttlMs', ttlMs) <= 0) throw new RangeError(`ttlMs must be positive, got ${ttlMs}`);
@@ -119,6 +86,80 @@ export function sharedStatements(run: StatementRunner, dialect: Dialect): Shared
         [checkInt('after', after), checkInt('limit', limit)],
       );
       return rows.map(auditEntryFromRow);
+    },
+  };
+}
+
+/**
+ * The locks, keyed by service and environment (migration 6), and the adoption of rows made before
+ * services: each one atomic statement (but the adoption, which is safe to repeat).
+ */
+function lockStatements(
+  run: StatementRunner,
+  dialect: Dialect,
+): Pick<Store, 'getLock' | 'listLocks' | 'releaseLock' | 'markLockReminded' | 'adoptUnscoped'> {
+  const { param: p, table } = dialect;
+  const locks = table('locks');
+  return {
+    async getLock(environment, now, service = '') {
+      const [row] = await run(
+        'get lock',
+        `SELECT * FROM ${locks} WHERE environment = ${p(1)} AND expires_at > ${p(2)} AND service = ${p(3)}`,
+        [storableText(environment), checkInt('now', now), storableText(service)],
+      );
+      return row === undefined ? null : lockFromRow(row);
+    },
+    async listLocks(now) {
+      const rows = await run(
+        'list locks',
+        `SELECT * FROM ${locks} WHERE expires_at > ${p(1)} ORDER BY service, environment`,
+        [checkInt('now', now)],
+      );
+      return rows.map(lockFromRow);
+    },
+    async releaseLock(environment, now, service = ''): Promise<EnvironmentLock | null> {
+      checkInt('now', now);
+      const [row] = await run(
+        `release lock ${environment}`,
+        `DELETE FROM ${locks} WHERE environment = ${p(1)} AND service = ${p(2)} RETURNING *`,
+        [storableText(environment), storableText(service)],
+      );
+      return releasedLock(row, now);
+    },
+    async markLockReminded(environment, createdAt, now, service = '') {
+      const rows = await run(
+        'mark lock reminded',
+        `UPDATE ${locks} SET reminded_at = ${p(1)}
+         WHERE environment = ${p(2)} AND created_at = ${p(3)} AND service = ${p(4)} AND reminded_at IS NULL
+         RETURNING 1 AS ok`,
+        [
+          checkInt('now', now),
+          storableText(environment),
+          checkInt('createdAt', createdAt),
+          storableText(service),
+        ],
+      );
+      return rows.length === 1;
+    },
+    async adoptUnscoped(service) {
+      const name = storableText(service);
+      const records = await run(
+        'adopt records',
+        `UPDATE ${table('deployments')} SET service = ${p(1)} WHERE service = '' RETURNING 1 AS ok`,
+        [name],
+      );
+      // A lock the service already holds wins over an old unscoped one of the same environment.
+      await run(
+        'adopt locks',
+        `DELETE FROM ${locks} WHERE service = '' AND environment IN (SELECT environment FROM ${locks} WHERE service = ${p(1)})`,
+        [name],
+      );
+      const moved = await run(
+        'adopt locks',
+        `UPDATE ${locks} SET service = ${p(1)} WHERE service = '' RETURNING 1 AS ok`,
+        [name],
+      );
+      return records.length + moved.length;
     },
   };
 }

@@ -64,20 +64,24 @@ export abstract class SqlStore {
     return this.#shared.forgetDeliveries(before);
   }
 
-  getLock(environment: string, now: number): Promise<EnvironmentLock | null> {
-    return this.#shared.getLock(environment, now);
+  getLock(environment: string, now: number, service = ''): Promise<EnvironmentLock | null> {
+    return this.#shared.getLock(environment, now, service);
   }
 
   listLocks(now: number): Promise<EnvironmentLock[]> {
     return this.#shared.listLocks(now);
   }
 
-  releaseLock(environment: string, now: number): Promise<EnvironmentLock | null> {
-    return this.#shared.releaseLock(environment, now);
+  releaseLock(environment: string, now: number, service = ''): Promise<EnvironmentLock | null> {
+    return this.#shared.releaseLock(environment, now, service);
   }
 
-  markLockReminded(environment: string, createdAt: number, now: number): Promise<boolean> {
-    return this.#shared.markLockReminded(environment, createdAt, now);
+  markLockReminded(environment: string, createdAt: number, now: number, service = ''): Promise<boolean> {
+    return this.#shared.markLockReminded(environment, createdAt, now, service);
+  }
+
+  adoptUnscoped(service: string): Promise<number> {
+    return this.#shared.adoptUnscoped(service);
   }
 
   tryLease(name: string, holder: string, ttlMs: number, now: number): Promise<boolean> {

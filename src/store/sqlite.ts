@@ -193,8 +193,8 @@ class SqliteStore extends SqlStore implements Store {
       this.#get(
         `INSERT INTO deployments (id, environment, action, ref, sha, subject, author, requester_id,
            requester_name, chat_id, message_id, state, run_id, run_url, detail, created_at, updated_at,
-           dispatched_at, finished_at, version, delivered_version)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?16, ?17, ?18, 1, 0)
+           dispatched_at, finished_at, service, version, delivered_version)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?16, ?17, ?18, ?19, 1, 0)
          RETURNING *`,
         ...params,
       ),
@@ -248,6 +248,10 @@ class SqliteStore extends SqlStore implements Store {
     if (filter.environment !== undefined) {
       where.push('environment = ?');
       params.push(storableText(filter.environment));
+    }
+    if (filter.service !== undefined) {
+      where.push('service = ?');
+      params.push(storableText(filter.service));
     }
     if (filter.unfinished === true) where.push('finished_at IS NULL');
     const sql = `SELECT * FROM deployments ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}
@@ -322,15 +326,19 @@ class SqliteStore extends SqlStore implements Store {
       // another process released it in between, try again (a release cannot repeat forever).
       for (let attempt = 0; attempt < 5; attempt++) {
         const taken = this.#get(
-          `INSERT INTO locks (environment, owner_id, owner_name, reason, created_at, expires_at, reminded_at)
-           VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
-           ON CONFLICT (environment) DO UPDATE SET ${LOCK_TAKEOVER}
+          `INSERT INTO locks (environment, owner_id, owner_name, reason, created_at, expires_at, reminded_at, service)
+           VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?9)
+           ON CONFLICT (service, environment) DO UPDATE SET ${LOCK_TAKEOVER}
            WHERE locks.expires_at <= ?8
            RETURNING *`,
           ...params,
         );
         if (taken !== undefined) return { ok: true, lock: lockFromRow(taken) };
-        const held = this.#get('SELECT * FROM locks WHERE environment = ?', params[0] ?? null);
+        const held = this.#get(
+          'SELECT * FROM locks WHERE environment = ? AND service = ?',
+          params[0] ?? null,
+          params[8] ?? null,
+        );
         if (held !== undefined) return { ok: false, held: lockFromRow(held) };
       }
       throw new StoreError('unavailable', `lock ${lock.environment} keeps changing; gave up`);

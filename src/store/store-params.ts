@@ -12,7 +12,7 @@ import type { Confirmation, EnvironmentLock } from './store.ts';
 export type BindValue = string | number | null;
 
 /**
- * The 18 parameters of the deployments INSERT, in column order (`updated_at` reuses `created_at`).
+ * The 19 parameters of the deployments INSERT, in column order (`updated_at` reuses `created_at`).
  * @throws {RangeError} when a number is not a safe integer.
  */
 export function deploymentParams(d: NewDeployment): BindValue[] {
@@ -35,6 +35,7 @@ export function deploymentParams(d: NewDeployment): BindValue[] {
     checkInt('createdAt', d.createdAt),
     checkIntOrNull('dispatchedAt', d.dispatchedAt),
     checkIntOrNull('finishedAt', d.finishedAt),
+    storableText(d.service ?? ''),
   ];
 }
 
@@ -56,8 +57,8 @@ export function confirmationParams(c: Confirmation): BindValue[] {
 }
 
 /**
- * The 8 parameters of the lock upsert: the lock's 7 columns in order, then `now` (an existing lock
- * is replaced only when it expired by then).
+ * The 9 parameters of the lock upsert: the lock's 7 columns in order, then `now` (an existing lock
+ * is replaced only when it expired by then), then the service (the key is service and environment).
  * @throws {RangeError} when a number is not a safe integer.
  */
 export function lockParams(lock: EnvironmentLock, now: number): BindValue[] {
@@ -70,6 +71,7 @@ export function lockParams(lock: EnvironmentLock, now: number): BindValue[] {
     checkInt('expiresAt', lock.expiresAt),
     checkIntOrNull('remindedAt', lock.remindedAt),
     checkInt('now', now),
+    storableText(lock.service ?? ''),
   ];
 }
 

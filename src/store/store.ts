@@ -27,6 +27,8 @@ export type ConsumeResult = { ok: true; confirmation: Confirmation } | { ok: fal
 
 /** A lock on an environment: no deployment goes there until it is released or expires. */
 export type EnvironmentLock = {
+  /** The service whose environment is locked; a lock's key is (service, environment). Default `''` (see `adoptUnscoped`). */
+  service?: string;
   environment: string;
   ownerId: number;
   ownerName: string;
@@ -78,6 +80,8 @@ export type DeploymentFilter = {
   /** Only these states. */
   states?: readonly DeploymentState[];
   environment?: string;
+  /** Only this service's records. */
+  service?: string;
   /** Only records without `finishedAt` (deployments still going on). */
   unfinished?: boolean;
   /** Newest first; default 50, at most 500. */
@@ -142,15 +146,22 @@ export type Store = {
   /** Forgets deliveries seen before `before`; returns how many. */
   forgetDeliveries(before: number): Promise<number>;
 
-  /** The lock on an environment, if one holds at `now` (expired locks are not returned). */
-  getLock(environment: string, now: number): Promise<EnvironmentLock | null>;
+  /** The lock on a service's environment, if one holds at `now` (expired locks are not returned). */
+  getLock(environment: string, now: number, service?: string): Promise<EnvironmentLock | null>;
   listLocks(now: number): Promise<EnvironmentLock[]>;
   /** Takes the lock unless an unexpired one is held (then returns it). An expired lock is replaced. */
   acquireLock(lock: EnvironmentLock, now: number): Promise<AcquireLockResult>;
   /** Removes the lock; returns the one removed, if any was held at `now`. */
-  releaseLock(environment: string, now: number): Promise<EnvironmentLock | null>;
+  releaseLock(environment: string, now: number, service?: string): Promise<EnvironmentLock | null>;
   /** Marks a lock's owner as reminded (so only one instance reminds). Returns false if already marked. */
-  markLockReminded(environment: string, createdAt: number, now: number): Promise<boolean>;
+  markLockReminded(environment: string, createdAt: number, now: number, service?: string): Promise<boolean>;
+
+  /**
+   * Gives records and locks made before services existed (service `''`, migration 6) to `service`:
+   * run at start with the first configured service, the implicit one of a single-repository setup.
+   * Returns how many rows moved; a second call moves none.
+   */
+  adoptUnscoped(service: string): Promise<number>;
 
   /**
    * A lease for periodic work shared by several instances (reconciliation, reminders): true when

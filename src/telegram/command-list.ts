@@ -19,7 +19,8 @@ export const COMMANDS: readonly CommandSpec[] = [
   {
     name: 'deploy',
     args: '<env> [ref] [--force <reason>]',
-    description: 'Deploy a branch, tag or commit (admins: --force <reason> overrides a lock or window)',
+    description:
+      'Deploy a branch, tag or commit; alone: pick with buttons (admins: --force <reason> overrides a lock or window)',
     role: 'staging',
   },
   {
@@ -58,9 +59,23 @@ export const COMMANDS: readonly CommandSpec[] = [
   { name: 'unlink', args: '', description: 'Forget your linked GitHub account', role: null, accounts: true },
 ];
 
-/** The commands a user with these roles may run (`accounts`: linking GitHub accounts is set up). */
-export function commandsFor(roles: readonly Role[], options: { accounts?: boolean } = {}): CommandSpec[] {
-  return COMMANDS.filter(
+/** Commands that act on one service's environments: with several services they take it first. */
+const PER_SERVICE = new Set(['deploy', 'history', 'rollback', 'lock', 'unlock', 'cancel']);
+
+/**
+ * The commands a user with these roles may run (`accounts`: linking GitHub accounts is set up;
+ * `services`: several services are configured, so the commands name the service).
+ */
+export function commandsFor(
+  roles: readonly Role[],
+  options: { accounts?: boolean; services?: boolean } = {},
+): CommandSpec[] {
+  const allowed = COMMANDS.filter(
     (c) => (c.role === null || roles.includes(c.role)) && (!c.accounts || options.accounts === true),
   );
+  if (!options.services) return allowed;
+  return allowed.map((c) => {
+    if (c.name === 'status') return { ...c, args: '[service]' };
+    return PER_SERVICE.has(c.name) ? { ...c, args: `<service> ${c.args}` } : c;
+  });
 }

@@ -2,8 +2,8 @@ import { autoRetry } from '@grammyjs/auto-retry';
 import { Bot, type BotError, type Composer, type Context, GrammyError, HttpError } from 'grammy';
 import type { Update } from 'grammy/types';
 import { AuditError } from '../audit/audit-entry.ts';
-import { isReviewCallback } from '../core/callback-data.ts';
-import { rolesOf } from '../core/roles.ts';
+import { isPickCallback, isReviewCallback } from '../core/callback-data.ts';
+import { hasAnyRole } from '../core/service.ts';
 import { auditAs } from '../deploy/deploy-deps.ts';
 import { pressButton } from '../deploy/press-button.ts';
 import { actorOf } from './actor.ts';
@@ -15,11 +15,13 @@ import { helpCommand } from './commands/help-command.ts';
 import { historyCommand } from './commands/history-command.ts';
 import { linkCommand } from './commands/link-command.ts';
 import { lockCommand } from './commands/lock-command.ts';
+import { perService } from './commands/per-service.ts';
 import { rollbackCommand } from './commands/rollback-command.ts';
 import { statusCommand } from './commands/status-command.ts';
 import { unlinkCommand } from './commands/unlink-command.ts';
 import { unlockCommand } from './commands/unlock-command.ts';
 import { whoamiCommand } from './commands/whoami-command.ts';
+import { onPickButton, pickerCommand } from './pick-press.ts';
 import { pressReply } from './press-reply.ts';
 import { onReviewButton } from './review-press.ts';
 
@@ -34,13 +36,15 @@ export type CreateBotOptions = {
 const ROLE_COMMANDS: Record<string, CommandHandler> = {
   start: helpCommand,
   help: helpCommand,
-  deploy: deployCommand,
+  // Alone, /deploy answers with the picker's buttons.
+  deploy: (input, deps) =>
+    input.words.length === 0 ? pickerCommand(input, deps) : perService(deployCommand)(input, deps),
   status: statusCommand,
-  history: historyCommand,
-  rollback: rollbackCommand,
-  lock: lockCommand,
-  unlock: unlockCommand,
-  cancel: cancelCommand,
+  history: perService(historyCommand),
+  rollback: perService(rollbackCommand),
+  lock: perService(lockCommand),
+  unlock: perService(unlockCommand),
+  cancel: perService(cancelCommand),
   link: linkCommand,
 };
 
@@ -137,6 +141,9 @@ export function installHandlers(
   onHandlerError: (error: unknown, update: Update) => void,
 ): void {
   const { config, store } = deps.deploy;
+  // Anyone with a role in any service is no stranger (the global lists or a service's own grants).
+  const known = (userId: number) =>
+    hasAnyRole(userId, deps.deploy.services.config.services, deps.deploy.services.config.access);
   const replyOnError = (err: BotError<Context>) => {
     onHandlerError(err.error, err.ctx.update);
     const chatId = err.ctx.chat?.id;
@@ -162,18 +169,20 @@ export function installHandlers(
   guarded.command('unlink', (ctx) => run(ctx, unlinkCommand, deps));
   for (const [name, handler] of Object.entries(ROLE_COMMANDS)) {
     guarded.command(name, async (ctx) => {
-      if (ctx.from && rolesOf(ctx.from.id, config.access).length === 0) await denyStranger(ctx, deps, name);
+      if (ctx.from && !known(ctx.from.id)) await denyStranger(ctx, deps, name);
       else await run(ctx, handler, deps);
     });
   }
-  guarded.on('callback_query:data', (ctx) =>
-    isReviewCallback(ctx.callbackQuery.data) ? onReviewButton(ctx, deps) : onButton(ctx, deps),
-  );
+  guarded.on('callback_query:data', (ctx) => {
+    const { data } = ctx.callbackQuery;
+    if (isReviewCallback(data)) return onReviewButton(ctx, deps);
+    return isPickCallback(data) ? onPickButton(ctx, deps) : onButton(ctx, deps);
+  });
   guarded.on('message:text', async (ctx) => {
     const text = ctx.message.text;
     // A message without a sender (Telegram marks some service and anonymous messages so) gets no answer.
     if (!text.startsWith('/') || ctx.chat.type !== 'private' || !ctx.from) return;
-    if (rolesOf(ctx.from.id, config.access).length === 0) {
+    if (!known(ctx.from.id)) {
       await denyStranger(ctx, deps, text.slice(1).split(/[\s@]/, 1)[0] ?? '');
       return;
     }

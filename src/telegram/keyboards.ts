@@ -69,3 +69,15 @@ export function deploymentKeyboard(
   }
   return runLink ? { inline_keyboard: [runLink] } : undefined;
 }
+
+/** The buttons of a `/deploy` picker step, one per row (thumb-sized on a phone). */
+export function pickKeyboard(
+  key: Buffer,
+  buttons: ReadonlyArray<{ label: string; id: string }>,
+): InlineKeyboardMarkup {
+  return {
+    inline_keyboard: buttons.map((b) => [
+      { text: b.label.slice(0, 64), callback_data: encodeCallback(key, 'pick', b.id) },
+    ]),
+  };
+}

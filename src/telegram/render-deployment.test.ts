@@ -5,6 +5,7 @@ import { renderDeployment } from './render-deployment.ts';
 
 const record: DeploymentRecord = {
   id: 'req-1',
+  service: 'shop',
   environment: 'production',
   action: 'deploy',
   ref: 'main',

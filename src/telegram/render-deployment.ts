@@ -43,9 +43,13 @@ const LEVELS: Detail[] = [
  * Everything from GitHub or a user is escaped; the result always fits Telegram's 4096 characters,
  * shortening step lists and the log tail first, then the commit subject.
  */
-export function renderDeployment(record: DeploymentRecord, now: number): string {
+export function renderDeployment(
+  record: DeploymentRecord,
+  now: number,
+  options: { showService?: boolean } = {},
+): string {
   for (const level of LEVELS) {
-    const text = renderAt(record, now, level);
+    const text = renderAt(record, now, level, options.showService === true);
     if (visibleLength(text) <= MESSAGE_BUDGET && text.length <= MESSAGE_BUDGET * 3) return text;
   }
   // Only a pathological record gets here (hundreds of jobs): keep the head, which says the outcome.
@@ -53,14 +57,17 @@ export function renderDeployment(record: DeploymentRecord, now: number): string 
     { ...record, detail: { ...record.detail, jobs: [] } },
     now,
     LEVELS[LEVELS.length - 1] as Detail,
+    options.showService === true,
   );
   return minimal;
 }
 
-function renderAt(d: DeploymentRecord, now: number, level: Detail): string {
+function renderAt(d: DeploymentRecord, now: number, level: Detail, showService: boolean): string {
   const lines: string[] = [];
   const verb = d.action === 'rollback' ? 'Rollback' : 'Deploy';
-  lines.push(`${verb} to <b>${escapeHtml(d.environment)}</b> · <code>${d.sha.slice(0, 7)}</code>`);
+  // With several services the head names which one (`Deploy shop to staging`).
+  const what = showService && d.service ? `${verb} ${escapeHtml(d.service)}` : verb;
+  lines.push(`${what} to <b>${escapeHtml(d.environment)}</b> · <code>${d.sha.slice(0, 7)}</code>`);
   lines.push(`${escapeHtml(clip(d.subject, level.subjectChars))} — ${escapeHtml(d.author)}`);
   // A rollback goes back: "N commits over" would mislead; its note says what runs now.
   if (d.action === 'deploy') {

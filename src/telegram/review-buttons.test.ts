@@ -8,6 +8,7 @@ import { reviewReply } from './review-press.ts';
 const key = deriveCallbackKey('123456:AAAA-test-token-aaaaaaaaaaaaaaaaaaaaaaaa');
 const waiting: DeploymentRecord = {
   id: 'req-1',
+  service: 'shop',
   environment: 'production',
   action: 'deploy',
   ref: 'main',

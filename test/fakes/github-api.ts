@@ -23,13 +23,29 @@ export const FAKE_OAUTH_CLIENT_ID = 'Iv23liFakeDeployBot01';
 export interface FakeGitHubOptions {
   owner: string;
   repo: string;
+  /**
+   * More repositories served by the same fake, `owner/repo` each (services of one bot): each has its
+   * own commits, runs, environments and deployments; ids are unique across them, like GitHub's. The
+   * credentials reach every repository.
+   */
+  repositories?: string[];
   /** The PAT the bot must send. */
   token: string;
   /** Whose PAT it is: the login GitHub names as the actor of runs the bot dispatches (default deploy-bot-user). */
   patLogin?: string;
   /** The device flow (`/login/...` on this same server) and its user tokens. */
   oauth?: Partial<FakeOAuthOptions>;
-  app?: { appId: number; installationId: number; publicKeyPem: string };
+  /**
+   * A GitHub App: `installationId` is its installation on `owner`; `installations` adds the
+   * installations on other owners (owner → id). An installation's tokens reach only its owner's
+   * repositories, like GitHub's.
+   */
+  app?: {
+    appId: number;
+    installationId: number;
+    publicKeyPem: string;
+    installations?: Record<string, number>;
+  };
   webhook?: { url: string; secret: string };
   /** false simulates GitHub Enterprise Server ≤ 3.20, which refuses `return_run_details`. */
   supportsReturnRunDetails?: boolean;
@@ -109,8 +125,19 @@ export interface FakeGitHub {
   reject: (runId: number) => void;
   /** Fault injection: see fault-plan.ts and github-faults.ts. */
   faults: GitHubFaults;
+  /**
+   * One of the fake's repositories by `owner/repo` (the first, or one of `repositories`).
+   * @throws {Error} for a repository the fake does not serve.
+   */
+  repository: (fullName: string) => FakeRepository;
   close: () => Promise<void>;
 }
+
+/** One repository of a fake GitHub: its model and what plays its runs. */
+export type FakeRepository = Pick<
+  FakeGitHub,
+  'state' | 'repo' | 'environments' | 'deployments' | 'runs' | 'deliveries' | 'simulate' | 'advance'
+>;
 
 async function readBody(req: IncomingMessage): Promise<string> {
   const chunks: Buffer[] = [];
@@ -127,7 +154,7 @@ export async function startFakeGitHub(options: FakeGitHubOptions): Promise<FakeG
   const requests: RecordedRequest[] = [];
   const violations: Violation[] = [];
   const logKey = randomBytes(16);
-  const installationTokens = new Map<string, number>();
+  const installationTokens = new Map<string, { expires: number; installationId: number }>();
   const waiters: { predicate: (run: RunRecord) => boolean; resolve: (run: RunRecord) => void }[] = [];
   let remaining = 5000;
   let baseUrl = '';
@@ -147,23 +174,53 @@ export async function startFakeGitHub(options: FakeGitHubOptions): Promise<FakeG
   if (options.workflowInputs) state.workflowInputs = { ...options.workflowInputs };
   if (options.runNameTemplate) state.runNameTemplate = options.runNameTemplate;
   const simulator = new Simulator(state, options.webhook);
+  const served = new Map<string, { state: GitHubState; simulator: Simulator }>();
+  served.set(`${options.owner}/${options.repo}`.toLowerCase(), { state, simulator });
+  (options.repositories ?? []).forEach((fullName, index) => {
+    const [owner = '', repo = ''] = fullName.split('/');
+    const other = new GitHubState(
+      {
+        ...state.id,
+        owner,
+        repo,
+        repoId: state.id.repoId + index + 1,
+        workflowId: state.id.workflowId + index + 1,
+      },
+      options.now,
+      { idBase: 50_000_000 * (index + 1), shaSalt: `${fullName} ` },
+    );
+    served.set(fullName.toLowerCase(), { state: other, simulator: new Simulator(other, options.webhook) });
+  });
+  /** The repository a request's path names; the first one for paths naming none (or another). */
+  /** The App's installation on an owner, if it is installed there. */
+  const installationOf = (owner: string): number | undefined => {
+    const app = options.app;
+    if (!app) return undefined;
+    const all: Record<string, number> = { [options.owner]: app.installationId, ...app.installations };
+    return Object.entries(all).find(([login]) => login.toLowerCase() === owner.toLowerCase())?.[1];
+  };
+  const servedFor = (params: Record<string, string>) =>
+    served.get(`${params.owner}/${params.repo}`.toLowerCase()) ?? { state, simulator };
   const oauth = new FakeOAuth({ clientId: FAKE_OAUTH_CLIENT_ID, ...options.oauth });
   const faults = new GitHubFaults(() => state.clockMs(), options.app?.installationId);
   const sign = (jobId: number) => createHmac('sha256', logKey).update(String(jobId)).digest('hex');
 
-  const dispatched = (run: RunRecord) => {
+  const dispatched = (run: RunRecord, player: Simulator = simulator) => {
     for (const waiter of waiters.splice(0)) {
       if (waiter.predicate(run)) waiter.resolve(run);
       else waiters.push(waiter);
     }
     if (options.autoSimulate)
-      void simulator.simulate(run.id, options.autoSimulate.plan, options.autoSimulate.options);
+      void player.simulate(run.id, options.autoSimulate.plan, options.autoSimulate.options);
   };
 
   async function authenticate(req: IncomingMessage, match: MatchedOperation) {
     const header = req.headers.authorization ?? '';
     const token = /^(?:token|bearer)\s+(\S+)$/i.exec(header)?.[1];
-    if (match.operationId === 'apps/create-installation-access-token') {
+    if (
+      match.operationId === 'apps/create-installation-access-token' ||
+      match.operationId === 'apps/get-repo-installation'
+    ) {
       if (!options.app || !token) return null;
       try {
         const key = await importSPKI(options.app.publicKeyPem, 'RS256');
@@ -182,8 +239,13 @@ export async function startFakeGitHub(options: FakeGitHubOptions): Promise<FakeG
       return { actor: options.patLogin ?? 'deploy-bot-user', kind: 'pat' as const };
     const owner = token ? oauth.ownerOf(token) : null;
     if (owner) return { actor: owner, kind: 'user' as const };
-    const expires = token ? installationTokens.get(token) : undefined;
-    if (expires && expires > Date.now()) return { actor: 'deploybot[bot]', kind: 'installation' as const };
+    const installed = token ? installationTokens.get(token) : undefined;
+    if (installed && installed.expires > Date.now())
+      return {
+        actor: 'deploybot[bot]',
+        kind: 'installation' as const,
+        installationId: installed.installationId,
+      };
     return null;
   }
 
@@ -219,7 +281,8 @@ export async function startFakeGitHub(options: FakeGitHubOptions): Promise<FakeG
     // The pre-signed log URL: served without auth, like GitHub's blob storage link.
     const logPath = /^\/_logs\/(\d+)$/.exec(url.pathname);
     if (logPath && method === 'GET') {
-      const job = state.job(Number(logPath[1]));
+      const jobId = Number(logPath[1]);
+      const job = [...served.values()].map((r) => r.state.job(jobId)).find((j) => j !== undefined);
       if (!job || url.searchParams.get('sig') !== sign(job.id)) {
         const xml = '<?xml version="1.0" encoding="utf-8"?><Error><Code>AuthenticationFailed</Code></Error>';
         return { status: 403, headers: { 'content-type': 'application/xml' }, text: xml };
@@ -269,9 +332,14 @@ export async function startFakeGitHub(options: FakeGitHubOptions): Promise<FakeG
       return json(422, errorBody(422, `Invalid request.\n\n${problems.join('\n')}`));
     }
     if (!who) return json(204);
+    const target = servedFor(match.pathParams);
+    // An installation token reaches only the repositories of its installation's owner.
+    const owner = match.pathParams.owner;
+    if ('installationId' in who && owner !== undefined && installationOf(owner) !== who.installationId)
+      return json(404, errorBody(404, 'Not Found'));
     const result = await handleOperation({
-      state,
-      simulator,
+      state: target.state,
+      simulator: target.simulator,
       options,
       match,
       query: url.searchParams,
@@ -282,12 +350,13 @@ export async function startFakeGitHub(options: FakeGitHubOptions): Promise<FakeG
       logUrl: (jobId) => `${baseUrl}/_logs/${jobId}?sig=${sign(jobId)}`,
       dispatched: (run) => {
         if (extra.listedAfterMs !== undefined) run.listedFrom = state.clockMs() + extra.listedAfterMs;
-        dispatched(run);
+        dispatched(run, target.simulator);
       },
     });
     if (result.status === 201 && match.operationId === 'apps/create-installation-access-token') {
       const token = (result.body as { token: string }).token;
-      installationTokens.set(token, Date.now() + 3_600_000);
+      const installationId = Number(match.pathParams.installation_id);
+      installationTokens.set(token, { expires: Date.now() + 3_600_000, installationId });
     }
     if (options.validateResponses && result.status < 300) {
       const responseProblems = validateResponse(match, result.status, result.body);
@@ -350,7 +419,7 @@ export async function startFakeGitHub(options: FakeGitHubOptions): Promise<FakeG
   });
   baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   faults.attach(server);
-  state.id.apiUrl = baseUrl;
+  for (const r of served.values()) r.state.id.apiUrl = baseUrl;
 
   return {
     url: baseUrl,
@@ -381,18 +450,40 @@ export async function startFakeGitHub(options: FakeGitHubOptions): Promise<FakeG
         });
       }),
     setWebhook: (webhook) => {
-      simulator.webhook = webhook;
+      for (const r of served.values()) r.simulator.webhook = webhook;
     },
     simulate: (runId, plan, opts) => simulator.simulate(runId, plan, opts),
     advance: (runId) => simulator.advance(runId),
     approve: (runId) => simulator.approve(runId),
     reject: (runId) => simulator.reject(runId),
     faults,
+    repository: (fullName) => {
+      const r = served.get(fullName.toLowerCase());
+      if (!r) throw new Error(`the fake does not serve ${fullName}`);
+      return fakeRepository(r.state, r.simulator);
+    },
     close: () =>
       new Promise<void>((resolve) => {
         faults.close();
         server.closeAllConnections();
         server.close(() => resolve());
       }),
+  };
+}
+
+function fakeRepository(state: GitHubState, simulator: Simulator): FakeRepository {
+  return {
+    state,
+    repo: {
+      commit: (opts) => state.commit(opts),
+      branch: (name, sha) => state.branch(name, sha),
+      tag: (name, sha) => state.tag(name, sha),
+    },
+    environments: { set: (name, opts) => state.setEnvironment(name, opts) },
+    deployments: { seed: (opts) => seedDeployment(state, opts) },
+    runs: { get: (id) => state.runs.get(id), list: () => [...state.runs.values()] },
+    deliveries: simulator.deliveries,
+    simulate: (runId, plan, opts) => simulator.simulate(runId, plan, opts),
+    advance: (runId) => simulator.advance(runId),
   };
 }

@@ -200,9 +200,52 @@ function compare(ctx: RouteContext): RouteResult {
   };
 }
 
+/** The App's installation ids: on the fake's owner, and on the owners `installations` adds. */
+function installationIds(app: NonNullable<FakeGitHubOptions['app']>, owner: string): Map<string, number> {
+  return new Map(
+    Object.entries({ [owner]: app.installationId, ...app.installations }).map(([login, id]) => [
+      login.toLowerCase(),
+      id,
+    ]),
+  );
+}
+
+/** `GET /repos/{owner}/{repo}/installation` with the App's JWT: the installation on that owner. */
+function repoInstallation(ctx: RouteContext): RouteResult {
+  const app = ctx.options.app;
+  const { owner = '', repo = '' } = ctx.match.pathParams;
+  const id = app ? installationIds(app, ctx.options.owner).get(owner.toLowerCase()) : undefined;
+  const served =
+    ctx.state.id.repo.toLowerCase() === repo.toLowerCase() &&
+    ctx.state.id.owner.toLowerCase() === owner.toLowerCase();
+  if (!app || id === undefined || !served) return notFound;
+  const { apiUrl } = ctx.state.id;
+  return {
+    status: 200,
+    body: {
+      id,
+      account: { login: ctx.state.id.owner, id: ctx.state.id.ownerId, type: 'Organization' },
+      app_id: app.appId,
+      app_slug: 'deploybot',
+      target_id: ctx.state.id.ownerId,
+      target_type: 'Organization',
+      repository_selection: 'selected',
+      access_tokens_url: `${apiUrl}/app/installations/${id}/access_tokens`,
+      repositories_url: `${apiUrl}/installation/repositories`,
+      html_url: `https://github.com/organizations/${ctx.state.id.owner}/settings/installations/${id}`,
+      permissions: { actions: 'write', deployments: 'read', contents: 'read', metadata: 'read' },
+      events: ['workflow_run', 'workflow_job', 'deployment_status'],
+      created_at: '2024-01-01T00:00:00Z',
+      updated_at: '2024-01-01T00:00:00Z',
+      single_file_name: null,
+    },
+  };
+}
+
 function installationToken(ctx: RouteContext): RouteResult {
   const app = ctx.options.app;
-  if (!app || ctx.match.pathParams.installation_id !== String(app.installationId)) return notFound;
+  const wanted = Number(ctx.match.pathParams.installation_id);
+  if (!app || ![...installationIds(app, ctx.options.owner).values()].includes(wanted)) return notFound;
   const permissions = {
     actions: ctx.options.permissions?.actions ?? 'write',
     deployments: ctx.options.permissions?.deployments ?? 'read',
@@ -228,6 +271,7 @@ export async function handleOperation(ctx: RouteContext): Promise<RouteResult> {
   const { state, match, query } = ctx;
   const op = match.operationId;
   if (op === 'apps/create-installation-access-token') return installationToken(ctx);
+  if (op === 'apps/get-repo-installation') return repoInstallation(ctx);
   const reviewed = reviewOperation(ctx);
   if (reviewed) return reviewed;
   const p = match.pathParams;
@@ -275,6 +319,9 @@ export async function handleOperation(ctx: RouteContext): Promise<RouteResult> {
     }
     case 'repos/compare-commits-with-basehead':
       return compare(ctx);
+    case 'repos/list-branches':
+    case 'repos/list-tags':
+      return listRefs(ctx, op === 'repos/list-tags' ? 'tags' : 'branches');
     case 'actions/create-workflow-dispatch':
       return dispatch(ctx);
     case 'actions/get-workflow-run':
@@ -369,4 +416,27 @@ export async function handleOperation(ctx: RouteContext): Promise<RouteResult> {
     default:
       return notFound;
   }
+}
+
+/** Branches or tags, by name like GitHub, paginated; each with its commit's sha and API URL. */
+function listRefs(ctx: RouteContext, kind: 'branches' | 'tags'): RouteResult {
+  const { state } = ctx;
+  const { owner, repo, apiUrl } = state.id;
+  const refs = [...(kind === 'tags' ? state.tags : state.branches).entries()].sort(([a], [b]) =>
+    a < b ? -1 : a > b ? 1 : 0,
+  );
+  const items = refs.map(([name, sha]) => {
+    const commit = { sha, url: `${apiUrl}/repos/${owner}/${repo}/commits/${sha}` };
+    return kind === 'branches'
+      ? { name, commit, protected: name === state.defaultBranch }
+      : {
+          name,
+          commit,
+          zipball_url: `${apiUrl}/repos/${owner}/${repo}/zipball/refs/tags/${name}`,
+          tarball_url: `${apiUrl}/repos/${owner}/${repo}/tarball/refs/tags/${name}`,
+          node_id: `MDM6UmVm${Buffer.from(name).toString('base64url')}`,
+        };
+  });
+  const { page, headers } = paginate(ctx, items);
+  return { status: 200, body: page, headers };
 }

@@ -151,14 +151,22 @@ export class GitHubState {
   workflowInputs: Record<string, WorkflowInput> = { ...DEFAULT_INPUTS };
   runNameTemplate = 'Deploy {environment} {sha7} [{request_id}]';
   private counter = 0;
-  private nextId = 1000;
+  private nextId: number;
+  /** Makes another repository's commit SHAs differ from this one's (`''` for the first repository). */
+  private readonly shaSalt: string;
   private runNumber = 0;
   private skewMs = 0;
   private readonly now: () => number;
 
-  constructor(id: Identity, now: () => number = Date.now) {
+  /**
+   * `distinct`: another repository of the same fake (its ids start elsewhere, its SHAs differ), since
+   * GitHub's run, job and deployment ids are unique across repositories.
+   */
+  constructor(id: Identity, now: () => number = Date.now, distinct?: { idBase: number; shaSalt: string }) {
     this.id = id;
     this.now = now;
+    this.nextId = distinct?.idBase ?? 1000;
+    this.shaSalt = distinct?.shaSalt ?? '';
     const first = this.commit({
       branch: 'main',
       message: 'Initial commit',
@@ -206,7 +214,7 @@ export class GitHubState {
   }): string {
     const branch = opts.branch ?? this.defaultBranch;
     this.counter++;
-    const sha = createHash('sha1').update(`commit ${this.counter}`).digest('hex');
+    const sha = createHash('sha1').update(`${this.shaSalt}commit ${this.counter}`).digest('hex');
     const parent = this.branches.get(branch) ?? this.branches.get(this.defaultBranch);
     const author = opts.author ?? 'Mona Lisa';
     const login = opts.login ?? 'octocat';

@@ -18,6 +18,10 @@ describe('npm run demo', () => {
     expect(stdout).toContain('Failed and rolled back to the previous image');
     expect(stdout).toContain('Tune cache <ttl> & timeouts'); // HTML in a commit subject, shown literally
     expect(stdout).toContain('Not authorised. Your Telegram id is 1003.');
+    // A second service with its own team and chat: refused the other service, picks with buttons.
+    expect(stdout).toContain('Kofi › /deploy shop staging');
+    expect(stdout).toContain('[ billing · staging ]');
+    expect(stdout).toContain('Deploy billing to staging');
     expect(stdout).toContain('Telegram calls rate-limited: 0;');
   }, 90_000);
 });

@@ -3,11 +3,13 @@ import { inspect } from 'node:util';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { emptyDetail } from '../../src/core/deployment.ts';
+import { postgresMigrations } from '../../src/store/migrations.ts';
 import { openStore } from '../../src/store/open-store.ts';
 import { openPostgresStore } from '../../src/store/postgres.ts';
 import { StoreError } from '../../src/store/store.ts';
 import { describeStoreContract } from './store-contract.ts';
-import { deployment } from './store-contract-fixtures.ts';
+import { deployment, T0 } from './store-contract-fixtures.ts';
+import { expectPreServicesDataAdopted } from './store-contract-services.ts';
 
 const DATABASE_URL = process.env.DATABASE_URL_TEST ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
@@ -108,7 +110,7 @@ if (unreachable !== null) {
       await Promise.all(stores.map((s) => s.migrate()));
       await Promise.all(stores.map((s) => s.close()));
       const applied = await sql(`SELECT version FROM "${schema}".schema_migrations`);
-      expect(applied.rows.map((r) => r.version)).toEqual([1, 2, 3, 4, 5]);
+      expect(applied.rows.map((r) => r.version)).toEqual([1, 2, 3, 4, 5, 6]);
     });
 
     it('fails a migration as a whole, with code migration', async () => {
@@ -122,6 +124,40 @@ if (unreachable !== null) {
       expect((error as StoreError).code).toBe('migration');
       const left = await sql(`SELECT to_regclass($1) AS t`, [`"${schema}".deployments`]);
       expect(left.rows[0]?.t).toBeNull();
+    });
+
+    it('upgrades a database made by the version before services (migrations 1-4): its rows go to the first service', async () => {
+      const schema = `${prefix}_${++counter}`;
+      const s = `"${schema}"`;
+      await sql(`CREATE SCHEMA ${s}`);
+      await sql(
+        `CREATE TABLE ${s}.schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at bigint NOT NULL)`,
+      );
+      for (const migration of postgresMigrations(s).filter((m) => m.version <= 4)) {
+        await sql(migration.sql);
+        await sql(`INSERT INTO ${s}.schema_migrations VALUES ($1, $2, 0)`, [
+          migration.version,
+          migration.name,
+        ]);
+      }
+      // Exactly the columns the previous version wrote.
+      await sql(
+        `INSERT INTO ${s}.deployments (id, environment, action, ref, sha, subject, author, requester_id, requester_name,
+           chat_id, message_id, state, run_id, run_url, detail, created_at, updated_at, dispatched_at, finished_at,
+           version, delivered_version)
+         VALUES ('before-services', 'staging', 'deploy', 'main', $1, 's', 'a', 1, 'Ada', 42, 7, 'succeeded', 9, NULL,
+           $2, 1, 1, 1, 2, 3, 3)`,
+        ['a'.repeat(40), JSON.stringify(emptyDetail())],
+      );
+      await sql(
+        `INSERT INTO ${s}.locks (environment, owner_id, owner_name, reason, created_at, expires_at, reminded_at)
+         VALUES ('production', 1001, 'Ada', 'freeze', $1, $2, NULL)`,
+        [T0, T0 + 3_600_000],
+      );
+      const store = await openPostgresStore(DATABASE_URL, { schema });
+      await store.migrate();
+      await expectPreServicesDataAdopted(store);
+      await store.close();
     });
 
     it('reports a row that does not parse as corrupt', async () => {

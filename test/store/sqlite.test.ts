@@ -13,7 +13,8 @@ import { openStore } from '../../src/store/open-store.ts';
 import { openSqliteStore } from '../../src/store/sqlite.ts';
 import { StoreError } from '../../src/store/store.ts';
 import { describeStoreContract } from './store-contract.ts';
-import { deployment } from './store-contract-fixtures.ts';
+import { deployment, T0 } from './store-contract-fixtures.ts';
+import { expectPreServicesDataAdopted } from './store-contract-services.ts';
 
 let dir = '';
 let counter = 0;
@@ -67,7 +68,7 @@ describe('SQLite store specifics', () => {
         .prepare('SELECT version FROM schema_migrations')
         .all()
         .map((r) => r.version),
-    ).toEqual([1, 2, 3, 4, 5]);
+    ).toEqual([1, 2, 3, 4, 5, 6]);
     raw.close();
   });
 
@@ -119,6 +120,39 @@ describe('SQLite store specifics', () => {
     expect((await store.getDeployment('told-by-handler'))?.deliveredVersion).toBe(3);
     expect((await store.listUndelivered(10)).map((r) => r.id)).toEqual(['edit-owed']);
     expect(await store.getAuditAnchor('/any')).toBeNull();
+    await store.close();
+  });
+
+  it('upgrades a database made by the version before services (migrations 1-4): its rows go to the first service', async () => {
+    const path = freshPath();
+    const raw = new DatabaseSync(path);
+    raw.exec(
+      'CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL) STRICT',
+    );
+    for (const migration of SQLITE_MIGRATIONS.filter((m) => m.version <= 4)) {
+      raw.exec(migration.sql);
+      raw.prepare('INSERT INTO schema_migrations VALUES (?, ?, 0)').run(migration.version, migration.name);
+    }
+    // Exactly the columns the previous version wrote.
+    raw
+      .prepare(
+        `INSERT INTO deployments (id, environment, action, ref, sha, subject, author, requester_id, requester_name,
+           chat_id, message_id, state, run_id, run_url, detail, created_at, updated_at, dispatched_at, finished_at,
+           version, delivered_version)
+         VALUES ('before-services', 'staging', 'deploy', 'main', ?, 's', 'a', 1, 'Ada', 42, 7, 'succeeded', 9, NULL, ?,
+           1, 1, 1, 2, 3, 3)`,
+      )
+      .run('a'.repeat(40), JSON.stringify(emptyDetail()));
+    raw
+      .prepare(
+        `INSERT INTO locks (environment, owner_id, owner_name, reason, created_at, expires_at, reminded_at)
+         VALUES ('production', 1001, 'Ada', 'freeze', ?, ?, NULL)`,
+      )
+      .run(T0, T0 + 3_600_000);
+    raw.close();
+    const store = await openSqliteStore(path);
+    await store.migrate();
+    await expectPreServicesDataAdopted(store);
     await store.close();
   });
 

@@ -12,6 +12,7 @@ export function deployment(over: Partial<NewDeployment> = {}): NewDeployment {
   sequence += 1;
   return {
     id: `req-${sequence}`,
+    service: '',
     environment: 'staging',
     action: 'deploy',
     ref: 'develop',
@@ -52,6 +53,7 @@ export function confirmation(over: Partial<Confirmation> = {}): Confirmation {
 /** A production lock held for an hour from {@link T0}. */
 export function lock(over: Partial<EnvironmentLock> = {}): EnvironmentLock {
   return {
+    service: '',
     environment: 'production',
     ownerId: 1,
     ownerName: 'Ops',

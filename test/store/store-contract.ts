@@ -3,6 +3,7 @@ import type { Store } from '../../src/store/store.ts';
 import { describeAccountsContract } from './store-contract-accounts.ts';
 import { describeClaimsContract } from './store-contract-claims.ts';
 import { describeDeploymentsContract } from './store-contract-deployments.ts';
+import { describeServicesContract } from './store-contract-services.ts';
 import { describeSharedStoreContract } from './store-contract-shared.ts';
 
 /** What a driver's test file hands the contract: a fresh, empty, not yet migrated store. */
@@ -62,5 +63,6 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
     describeClaimsContract(suite);
     describeSharedStoreContract(suite);
     describeAccountsContract(suite);
+    describeServicesContract(suite);
   });
 }
