@@ -170,26 +170,43 @@ export async function startService(config: Readonly<Config>, options: ServiceOpt
       draining = true;
       linking.abort();
       dependencies.stop();
-      const stopped = Date.now();
-      const left = () => Math.max(0, 8000 - (Date.now() - stopped));
-      // No new connections; idle keep-alive ones close, so a balancer sends the next request elsewhere.
-      const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeIdleConnections();
-      await Promise.all([poller?.close(), timers.stop()]);
-      // A keep-alive connection that finishes its request after close() is closed as soon as it idles.
-      const idle = setInterval(() => server.closeIdleConnections(), 50);
-      await Promise.race([serverClosed, sleep(4000)]);
-      clearInterval(idle);
-      server.closeAllConnections();
-      await deps.followUps.settle(Math.min(3000, left()));
-      const flushed = await outbox.drain(left());
-      if (!flushed)
-        log.warn('shutting down with messages owed; another instance or the next start sends them');
-      outbox.close();
-      await audit.close();
-      await store.close();
+      await closeGracefully({ server, poller, timers, deps, outbox, audit, store, log });
     },
   };
+}
+
+/**
+ * {@link Service.close}, after `/readyz` turned to "shutting down": within about 8 s, in this order
+ * (each step needs what the later ones close).
+ */
+async function closeGracefully(parts: {
+  server: Server;
+  poller: PollingLeader | null;
+  timers: Timers;
+  deps: DeployDeps;
+  outbox: Outbox;
+  audit: AuditLog;
+  store: Store;
+  log: Logger;
+}): Promise<void> {
+  const { server, deps, outbox, log } = parts;
+  const stopped = Date.now();
+  const left = () => Math.max(0, 8000 - (Date.now() - stopped));
+  // No new connections; idle keep-alive ones close, so a balancer sends the next request elsewhere.
+  const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
+  server.closeIdleConnections();
+  await Promise.all([parts.poller?.close(), parts.timers.stop()]);
+  // A keep-alive connection that finishes its request after close() is closed as soon as it idles.
+  const idle = setInterval(() => server.closeIdleConnections(), 50);
+  await Promise.race([serverClosed, sleep(4000)]);
+  clearInterval(idle);
+  server.closeAllConnections();
+  await deps.followUps.settle(Math.min(3000, left()));
+  if (!(await outbox.drain(left())))
+    log.warn('shutting down with messages owed; another instance or the next start sends them');
+  outbox.close();
+  await parts.audit.close();
+  await parts.store.close();
 }
 
 function sleep(ms: number): Promise<void> {
