@@ -8,6 +8,7 @@ import { type FakeTelegram, startFakeTelegram } from '../fakes/telegram-api.ts';
 import type { Person } from '../fakes/telegram-updates.ts';
 import {
   ADA,
+  buttonData,
   eventually,
   GITHUB_SECRET,
   GITHUB_TOKEN,
@@ -287,4 +288,28 @@ export function peakCallsPerWindow(telegram: FakeTelegram, chatId: number, windo
     peak = Math.max(peak, to - from + 1);
   }
   return peak;
+}
+
+/**
+ * Asks for a deployment and waits for its confirmation (the message with ✅ Deploy); resolves with
+ * the message and its Deploy button's callback data. On a timeout the error shows the chat.
+ */
+export async function requestConfirmation(cluster: Cluster, from: Person, text: string) {
+  const { telegram } = cluster;
+  const before = telegram.messages(from.id).length;
+  await cluster.say(from, text);
+  const request = await eventually(
+    () =>
+      telegram
+        .messages(from.id)
+        .slice(before)
+        .find((m) => m.from_bot && JSON.stringify(m.reply_markup ?? {}).includes('✅ Deploy')),
+    20_000,
+    `confirmation of ${text}`,
+  ).catch((error: unknown) => {
+    throw new Error(
+      `${String(error)}; the chat: ${JSON.stringify(telegram.messages(from.id).slice(before))}`,
+    );
+  });
+  return { request, confirm: buttonData(request, 'Deploy') };
 }

@@ -1,7 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ChatMessage } from '../fakes/telegram-api.ts';
-import { ADA, buttonData, eventually, SAM } from '../harness.ts';
-import { type Cluster, nginxTool, peakCallsPerWindow, startCluster } from './cluster-support.ts';
+import { ADA, eventually, SAM } from '../harness.ts';
+import {
+  type Cluster,
+  nginxTool,
+  peakCallsPerWindow,
+  requestConfirmation,
+  startCluster,
+} from './cluster-support.ts';
 import { recordFigure } from './ha-figures.ts';
 
 /**
@@ -64,29 +70,9 @@ afterAll(async () => {
   await c?.close();
 }, 60_000);
 
-/** Asks for a deployment and presses Confirm; resolves with the run GitHub got. */
-async function confirmedRequest(from: typeof ADA, text: string) {
-  const before = c.telegram.messages(from.id).length;
-  await c.say(from, text);
-  const request = await eventually(
-    () =>
-      c.telegram
-        .messages(from.id)
-        .slice(before)
-        .find((m) => m.from_bot && JSON.stringify(m.reply_markup ?? {}).includes('✅ Deploy')),
-    20_000,
-    `confirmation of ${text}`,
-  ).catch((error: unknown) => {
-    throw new Error(
-      `${String(error)}; the chat: ${JSON.stringify(c.telegram.messages(from.id).slice(before))}`,
-    );
-  });
-  return { request, confirm: buttonData(request, 'Deploy') };
-}
-
 describe.skipIf(skip)('two instances behind nginx on one PostgreSQL (issue #14)', () => {
   it('a double tap whose presses land on different instances dispatches once', async () => {
-    const { request, confirm } = await confirmedRequest(ADA, '/deploy production');
+    const { request, confirm } = await requestConfirmation(c, ADA, '/deploy production');
     const seen = (await c.access()).length;
     const presses = await Promise.all([
       c.press(ADA, request.message_id, confirm),

@@ -1,7 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADA, buttonData, eventually } from '../harness.ts';
+import { ADA, eventually } from '../harness.ts';
 import { hasExited } from '../pipeline/support/teardown.ts';
-import { type BotProcess, type Cluster, nginxTool, startCluster } from './cluster-support.ts';
+import {
+  type BotProcess,
+  type Cluster,
+  nginxTool,
+  requestConfirmation,
+  startCluster,
+} from './cluster-support.ts';
 import { recordFigure } from './ha-figures.ts';
 
 /**
@@ -64,18 +70,7 @@ describe.skipIf(skip)('polling mode with two instances (issue #14)', () => {
     await new Promise((resolve) => setTimeout(resolve, INTERVAL_SECONDS * 1000));
     expect(c.bots.filter(polls)).toHaveLength(1);
     await answered('/whoami');
-    const before = c.telegram.messages(ADA.id).length;
-    await c.say(ADA, '/deploy production');
-    const request = await eventually(
-      () =>
-        c.telegram
-          .messages(ADA.id)
-          .slice(before)
-          .find((m) => m.from_bot && JSON.stringify(m.reply_markup ?? {}).includes('✅ Deploy')),
-      20_000,
-      'the confirmation',
-    );
-    const confirm = buttonData(request, 'Deploy');
+    const { request, confirm } = await requestConfirmation(c, ADA, '/deploy production');
     await Promise.all([c.press(ADA, request.message_id, confirm), c.press(ADA, request.message_id, confirm)]);
     const run = await eventually(() => c.github.runs.list()[0], 20_000, 'the dispatch');
     await c.github.simulate(run.id, 'success');
