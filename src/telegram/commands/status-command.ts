@@ -5,6 +5,7 @@ import { environmentStatus } from '../../deploy/environment-status.ts';
 import { withService } from '../../deploy/service-deps.ts';
 import type { BotDeps } from '../bot-deps.ts';
 import { escapeHtml } from '../html.ts';
+import { packMessages } from '../pack-messages.ts';
 import { renderStatus } from '../render-status.ts';
 import type { CommandHandler, CommandInput } from './command-input.ts';
 
@@ -34,7 +35,8 @@ export const statusCommand: CommandHandler = async (input, deps) => {
     return;
   }
   const blocks = await Promise.all(visible.map((service) => serviceBlock(input, deps, service)));
-  await deps.outbox.send(input.chatId, blocks.join('\n\n'));
+  // Fifty services do not fit in one message (Telegram refuses over 4096 characters).
+  for (const message of packMessages(blocks)) await deps.outbox.send(input.chatId, message);
 };
 
 async function singleStatus({ actor, chatId }: CommandInput, deps: BotDeps): Promise<void> {
@@ -43,10 +45,8 @@ async function singleStatus({ actor, chatId }: CommandInput, deps: BotDeps): Pro
     await deps.outbox.send(chatId, escapeHtml(outcome.message));
     return;
   }
-  await deps.outbox.send(
-    chatId,
-    renderStatus(outcome.environments, deps.deploy.config.environments, outcome.now),
-  );
+  const rendered = renderStatus(outcome.environments, deps.deploy.config.environments, outcome.now);
+  for (const message of packMessages(rendered.split('\n\n'))) await deps.outbox.send(chatId, message);
 }
 
 async function serviceBlock(input: CommandInput, deps: BotDeps, service: Service): Promise<string> {
