@@ -232,3 +232,35 @@ describe('services: two repositories, two teams, one bot', () => {
     expect(h.telegram.message(ADA.id, targets.message_id)?.reply_markup).toBeUndefined();
   });
 });
+
+describe('/status with many services', () => {
+  it('answers in as many messages as it takes, each one Telegram accepts, every service shown once', async () => {
+    const names = Array.from({ length: 40 }, (_, i) => `svc-${String(i).padStart(2, '0')}`);
+    const yaml = `services:\n${names
+      .map(
+        (name) =>
+          `  ${name}:\n    repository: acme/${name}\n    environments:\n      staging: { branch: main, role: staging }\n      production: { branch: main }\n`,
+      )
+      .join('')}`;
+    h = await startHarness({
+      configYaml: yaml,
+      github: { repo: names[0], repositories: names.slice(1).map((n) => `acme/${n}`) },
+      env: { GITHUB_REPOSITORY: `acme/${names[0]}` },
+    });
+    const before = h.botMessages(ADA.id).length;
+    await h.say(ADA, '/status');
+    // The fake refuses a message over 4096 characters with Telegram's 400, as Telegram does.
+    const answers = await eventually(
+      () => {
+        const got = h.botMessages(ADA.id).slice(before);
+        return got.filter((m) => m.text.includes('svc-39')).length === 1 ? got : null;
+      },
+      30_000,
+      'every service in the status',
+    );
+    expect(answers.length).toBeGreaterThan(1);
+    const text = answers.map((m) => m.text).join('\n');
+    for (const name of names) expect(text.split(`${name} (acme/${name})`).length - 1, name).toBe(1);
+    expect(h.telegram.calls.filter((c) => c.response.status === 400)).toEqual([]);
+  }, 60_000);
+});
