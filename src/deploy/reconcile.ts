@@ -27,6 +27,11 @@ const LOST_RUN_MS = 30 * 60_000;
 const STUCK_CONFIRM_MS = 3 * 60_000;
 /** Webhook delivery ids are remembered this long (GitHub redelivers by hand within days). */
 const DELIVERY_MEMORY_MS = 7 * 24 * 3600_000;
+/**
+ * Review votes are kept this long: GitHub gives up on a run waiting for reviewers after 30 days, so
+ * an older vote can no longer count for anything.
+ */
+const VOTE_MEMORY_MS = 31 * 24 * 3600_000;
 
 export type ReconcileReport = { polled: number; expired: number; errors: number };
 
@@ -52,6 +57,7 @@ export async function reconcile(deps: DeployDeps): Promise<ReconcileReport> {
   }
   await deps.notify.resume();
   await deps.store.forgetDeliveries(now - DELIVERY_MEMORY_MS);
+  await deps.store.forgetReviewVotes(now - VOTE_MEMORY_MS);
   return report;
 }
 

@@ -57,6 +57,7 @@ type AccountMethods = Pick<
   | 'claimReviewVote'
   | 'releaseReviewVote'
   | 'listReviewVotes'
+  | 'forgetReviewVotes'
 >;
 
 const ACCOUNT_COLUMNS = `telegram_user_id, github_login, github_user_id, token_sealed, token_expires_at,
@@ -192,6 +193,14 @@ export function accountStore(run: StatementRunner, dialect: Dialect): AccountMet
         [checkInt('runId', runId)],
       );
       return rows.map(voteFromRow);
+    },
+    async forgetReviewVotes(before) {
+      const rows = await run(
+        'forget review votes',
+        `DELETE FROM ${votes} WHERE created_at < ${p(1)} RETURNING run_id`,
+        [checkInt('before', before)],
+      );
+      return rows.length;
     },
   };
 }

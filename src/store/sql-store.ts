@@ -55,6 +55,10 @@ export abstract class SqlStore {
     return this.#accounts.listReviewVotes(runId);
   }
 
+  forgetReviewVotes(before: number): Promise<number> {
+    return this.#accounts.forgetReviewVotes(before);
+  }
+
   // Claims and the audit chain's reads: one implementation for both drivers (shared-statements.ts).
   rememberDelivery(source: 'telegram' | 'github', key: string, now: number): Promise<boolean> {
     return this.#shared.rememberDelivery(source, key, now);

@@ -198,6 +198,8 @@ export type Store = {
   releaseReviewVote(runId: number, telegramUserId: number): Promise<void>;
   /** The votes on a run, oldest first. */
   listReviewVotes(runId: number): Promise<ReviewVote[]>;
+  /** Forgets votes cast before `before` (their runs stopped waiting long ago); returns how many. */
+  forgetReviewVotes(before: number): Promise<number>;
 
   /**
    * Takes the next turn to call Telegram for a chat, shared by every instance: returns when the turn

@@ -104,6 +104,15 @@ export function describeAccountsContract(suite: ContractSuite): void {
       expect(await store.listReviewVotes(9_000_001_234)).toEqual([rejected]);
     });
 
+    it('forgets votes cast before a time, and only those', async () => {
+      await store.claimReviewVote(vote({ createdAt: T0 }));
+      await store.claimReviewVote(vote({ runId: 9_000_001_999, createdAt: T0 + 100 }));
+      expect(await store.forgetReviewVotes(T0 + 100)).toBe(1);
+      expect(await store.listReviewVotes(9_000_001_234)).toEqual([]);
+      expect(await store.listReviewVotes(9_000_001_999)).toHaveLength(1);
+      expect(await store.forgetReviewVotes(T0 + 100)).toBe(0);
+    });
+
     it('lets exactly one of many simultaneous presses by one user count', async () => {
       const results = await Promise.all(
         Array.from({ length: 12 }, (_, i) => store.claimReviewVote(vote({ createdAt: T0 + i }))),
