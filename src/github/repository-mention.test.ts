@@ -65,7 +65,7 @@ describe('mayNameRepository: false only for a body whose repository no service h
         fc.jsonValue(),
         fc.constantFrom('', ' ', '\n  '),
         (name, mask, decoy, extra, space) => {
-          const repository = `{${space}"full_name":${space}${literal(name, mask)},"id":1}`;
+          const repository = `{${space}"full_name"${space}:${space}${literal(name, mask)},"id":1}`;
           // A decoy repository first: JSON.parse keeps the last of duplicate keys.
           const first = decoy === undefined ? '' : `"repository":{"full_name":${JSON.stringify(decoy)}},`;
           const text = `{${space}${first}"extra":${JSON.stringify(extra)},"repository":${repository}${space}}`;
@@ -82,6 +82,8 @@ describe('mayNameRepository: false only for a body whose repository no service h
     for (const text of [
       '{"repository":{"full_name":"\\u0061cme/shop"}}',
       '{"repository":{"full_name":"acme\\/shop"}}',
+      '{"repository":{"full\\u005fname":"acme/shop"}}',
+      '{"repository":{"full_name"\t:\r\n"acme/shop"}}',
       '{"repository":{"full_name":"\u212aube-team/ops_1"}}',
       '{"repository":{"full_name":"ACME/Billing.API/x"}}',
     ]) {
