@@ -5,6 +5,7 @@ import { Octokit } from '@octokit/rest';
 import type { Config } from '../config.ts';
 import type { Repository as RepoRef } from '../core/service.ts';
 import { repositoryInstallationAuth } from './installation-auth.ts';
+import { throttleQueues } from './throttle-queues.ts';
 
 const BotOctokit = Octokit.plugin(retry, throttling);
 
@@ -68,7 +69,11 @@ export function createGitHubClient(
       fetch: (url: string | URL | Request, init?: RequestInit) =>
         fetch(url, { ...init, signal: init?.signal ?? AbortSignal.timeout(timeoutMs) }),
     },
-    throttle: rateLimitPolicy(options.rateLimitWaitSeconds ?? RATE_LIMIT_WAIT_SECONDS, warn),
+    // The plugin's rate-limit handling on queues that do not cost 10+ ms a request (throttle-queues.ts).
+    throttle: {
+      ...rateLimitPolicy(options.rateLimitWaitSeconds ?? RATE_LIMIT_WAIT_SECONDS, warn),
+      ...throttleQueues(),
+    },
     retry: { retries: options.retries ?? 2, doNotRetry: [400, 401, 403, 404, 409, 410, 422, 429, 451] },
   };
   const { auth } = github;
