@@ -13,7 +13,7 @@ import {
 } from './deploy/connect-dependencies.ts';
 import type { AccountsDeps, DeployDeps } from './deploy/deploy-deps.ts';
 import { createFollowUps } from './deploy/follow-ups.ts';
-import { handleDelivery } from './deploy/handle-delivery.ts';
+import { deliveryRoute } from './deploy/handle-delivery.ts';
 import { type LeasedTimer, startLeasedTimer } from './deploy/leased-timer.ts';
 import { remindLockOwners } from './deploy/lock-reminders.ts';
 import { reconcile } from './deploy/reconcile.ts';
@@ -267,10 +267,9 @@ function webhookRoutes(
     ...(githubSecret && {
       github: {
         secret: githubSecret,
-        handleDelivery: async (delivery) => {
-          const outcome = await handleDelivery(deps, delivery);
-          log.debug({ delivery: delivery.id, event: delivery.name, outcome }, 'github delivery');
-        },
+        ...deliveryRoute(deps, (delivery, outcome) =>
+          log.debug({ delivery: delivery.id, event: delivery.name, outcome }, 'github delivery'),
+        ),
       },
     }),
   };

@@ -11,6 +11,8 @@ export type ConfirmResult = {
   pressToDispatch: Distribution;
   /** The first press after the start (cold code paths), ms; not in the distribution. */
   firstPressMs: number;
+  /** Every press after the first, in order, ms: where a slow one falls. */
+  samplesMs: number[];
 };
 
 /**
@@ -59,5 +61,9 @@ export async function confirm(ctx: Context): Promise<ConfirmResult> {
   }
   const [first = Number.NaN, ...rest] = times;
   ctx.log(`  confirm → dispatch: first ${first.toFixed(1)} ms, then p50/p99 of ${rest.length}`);
-  return { pressToDispatch: distribution(rest, 2), firstPressMs: round(first, 2) };
+  return {
+    pressToDispatch: distribution(rest, 2),
+    firstPressMs: round(first, 2),
+    samplesMs: rest.map((t) => round(t, 1)),
+  };
 }

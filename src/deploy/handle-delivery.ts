@@ -1,6 +1,7 @@
 import { serviceOfRepository } from '../core/service.ts';
 import { requestIdFromTitle } from '../github/dispatch-inputs.ts';
 import { type Delivery, isRunOfWorkflow, readDelivery, repositoryOf } from '../github/read-delivery.ts';
+import { mayNameRepository } from '../github/repository-mention.ts';
 import type { GitHubRun } from '../github/run-events-from-github.ts';
 import { fetchApproval } from '../github/run-lookups.ts';
 import { isTrustedDeployRun } from '../github/trusted-run.ts';
@@ -76,6 +77,22 @@ export async function handleDelivery(base: DeployDeps, delivery: Delivery): Prom
     deps.followUps.defer(`log of run ${news.runId}`, () => addFailureLog(deps, updated));
   }
   return 'applied';
+}
+
+/**
+ * What the GitHub webhook route is given: {@link handleDelivery} (each outcome told to `onOutcome`),
+ * and the look at a verified body before it is parsed, which is false only when none of the
+ * services' repositories can be named in it ({@link mayNameRepository}): the `other_repository`
+ * outcome, decided from the bytes for the deliveries that are most of an organisation's webhook.
+ */
+export function deliveryRoute(
+  base: DeployDeps,
+  onOutcome: (delivery: Delivery, outcome: DeliveryOutcome) => void,
+): { mayConcern: (body: Buffer) => boolean; handleDelivery: (delivery: Delivery) => Promise<void> } {
+  return {
+    mayConcern: mayNameRepository(base.services.config.services.map((s) => s.repository)),
+    handleDelivery: async (delivery) => onOutcome(delivery, await handleDelivery(base, delivery)),
+  };
 }
 
 /**

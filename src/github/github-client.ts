@@ -1,12 +1,14 @@
 import { createAppAuth } from '@octokit/auth-app';
-import { retry } from '@octokit/plugin-retry';
 import { throttling } from '@octokit/plugin-throttling';
 import { Octokit } from '@octokit/rest';
 import type { Config } from '../config.ts';
 import type { Repository as RepoRef } from '../core/service.ts';
 import { repositoryInstallationAuth } from './installation-auth.ts';
+import { retryRequests } from './retry-requests.ts';
+import { throttleQueues } from './throttle-queues.ts';
 
-const BotOctokit = Octokit.plugin(retry, throttling);
+// retryRequests in plugin-retry's place (retry-requests.ts), throttling on our own queues (throttle-queues.ts).
+const BotOctokit = Octokit.plugin(retryRequests, throttling);
 
 /** The Octokit the bot uses: auth, GitHub Enterprise base URL, retries and rate limits handled by plugins. */
 export type GitHubClient = InstanceType<typeof BotOctokit>;
@@ -19,7 +21,7 @@ const RATE_LIMIT_BUDGET_SECONDS = 45;
 export type GitHubClientOptions = {
   /** Per-request time limit; a hung GitHub must not hang a chat command. */
   timeoutMs?: number;
-  /** Retries of 5xx and network errors (plugin-retry), for idempotent requests only. */
+  /** Retries of 5xx and network errors (retry-requests.ts), for idempotent requests only. */
   retries?: number;
   /** Wait out rate limits that lift within this many seconds (default {@link RATE_LIMIT_WAIT_SECONDS}). */
   rateLimitWaitSeconds?: number;
@@ -37,7 +39,7 @@ export type GitHubClientOptions = {
 };
 
 /**
- * Whether plugin-retry may send a request again after a 5xx or a network error. Not a POST: a
+ * Whether a request may be sent again after a 5xx or a network error. Not a POST: a
  * dispatch or a cancel that GitHub answered 502 may have been carried out, and sending it again blind
  * runs the workflow twice. Creating an installation token is the one POST that is safe to repeat.
  * (Rate limits are another matter: GitHub refuses a rate-limited request without acting on it, so the
@@ -68,7 +70,11 @@ export function createGitHubClient(
       fetch: (url: string | URL | Request, init?: RequestInit) =>
         fetch(url, { ...init, signal: init?.signal ?? AbortSignal.timeout(timeoutMs) }),
     },
-    throttle: rateLimitPolicy(options.rateLimitWaitSeconds ?? RATE_LIMIT_WAIT_SECONDS, warn),
+    // The plugin's rate-limit handling on queues that do not cost 10+ ms a request (throttle-queues.ts).
+    throttle: {
+      ...rateLimitPolicy(options.rateLimitWaitSeconds ?? RATE_LIMIT_WAIT_SECONDS, warn),
+      ...throttleQueues(),
+    },
     retry: { retries: options.retries ?? 2, doNotRetry: [400, 401, 403, 404, 409, 410, 422, 429, 451] },
   };
   const { auth } = github;
@@ -86,7 +92,7 @@ export function createGitHubClient(
             authStrategy: createAppAuth,
             auth: { appId: auth.appId, privateKey: auth.privateKey, installationId: auth.installationId },
           });
-  // Registered after the plugins, so it runs before them: plugin-retry reads `request.retries`.
+  // Registered after the plugins, so it runs before them: retryRequests reads `request.retries`.
   client.hook.before('request', (request) => {
     if (!mayRetryBlindly(request.method, request.url)) request.request = { ...request.request, retries: 0 };
   });

@@ -28,7 +28,7 @@ export type AppDeps = {
     ready?: () => boolean;
   };
   /** The GitHub route exists when this is given (a secret is required to verify signatures). */
-  github?: { secret: string; handleDelivery: (delivery: GitHubDelivery) => Promise<void> };
+  github?: Pick<GitHubWebhookOptions, 'secret' | 'handleDelivery' | 'mayConcern'>;
   log?: (level: 'warn' | 'error', message: string, error?: unknown) => void;
 };
 
@@ -92,6 +92,7 @@ export function githubRouteOptions(
     secret: github.secret,
     maxBodyBytes: MAX_BODY_BYTES,
     handleDelivery: github.handleDelivery,
+    ...(github.mayConcern && { mayConcern: github.mayConcern }),
     count: (outcome) => deps.metrics.webhookRequests.inc({ source: 'github', outcome }),
     onError: (error) => deps.log?.('error', 'github delivery failed', error),
   };

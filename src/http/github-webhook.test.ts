@@ -239,3 +239,100 @@ async function counts(): Promise<Record<string, number>> {
     metric.values.filter((v) => v.labels.source === 'github').map((v) => [String(v.labels.outcome), v.value]),
   );
 }
+
+describe('POST /github/webhook with mayConcern (a delivery of another repository dropped unparsed)', () => {
+  const looked: string[] = [];
+  const filtered: AppDeps = {
+    ...deps,
+    github: {
+      secret: SECRET,
+      handleDelivery: deps.github?.handleDelivery ?? (async () => {}),
+      mayConcern: (raw) => {
+        looked.push(raw.toString('utf8'));
+        return raw.includes('acme/shop');
+      },
+    },
+  };
+  let filteredServer: Server;
+  let filteredPort: number;
+  beforeAll(async () => {
+    filteredServer = createHttpServer(filtered);
+    await new Promise<void>((resolve) => filteredServer.listen(0, '127.0.0.1', resolve));
+    filteredPort = (filteredServer.address() as { port: number }).port;
+  });
+  afterAll(() => new Promise<void>((resolve) => filteredServer.close(() => resolve())));
+  beforeEach(() => {
+    looked.length = 0;
+  });
+  const signed = (payload: string, over: Record<string, string | undefined> = {}) =>
+    headers({ 'x-hub-signature-256': sign(payload), ...over });
+
+  it('answers 200 to a signed delivery it rules out without handing it over; hands over the rest', async () => {
+    const other = JSON.stringify({ action: 'opened', repository: { full_name: 'acme/blog' } });
+    const reply = await post(filteredPort, '/github/webhook', signed(other), other);
+    expect(reply).toEqual({ status: 200, body: '{"ok":true}', contentType: 'application/json' });
+    expect(delivered).toEqual([]);
+    expect(looked).toEqual([other]);
+    expect((await post(filteredPort, '/github/webhook', signed(body), body)).status).toBe(200);
+    expect(delivered).toEqual([
+      {
+        id: 'd-1',
+        name: 'workflow_run',
+        payload: { action: 'completed', repository: { full_name: 'acme/shop' } },
+      },
+    ]);
+  });
+
+  it('still checks the signature first, the braces of a JSON object and the ids', async () => {
+    const other = '{"repository":{"full_name":"acme/blog"}}';
+    const unsigned = await post(
+      filteredPort,
+      '/github/webhook',
+      headers({ 'x-hub-signature-256': sign(other, 'x') }),
+      other,
+    );
+    expect(unsigned.status).toBe(401);
+    expect(looked).toEqual([]);
+    // Form data (a webhook set to application/x-www-form-urlencoded), a cut-off body: 400.
+    for (const notAnObject of ['payload=%7B%22a%22%3A1%7D', '{"repository":{"full_name":"acme/blog"', ' {']) {
+      const reply = await post(filteredPort, '/github/webhook', signed(notAnObject), notAnObject);
+      expect(reply.status, notAnObject).toBe(400);
+      expect(reply.body).toBe('{"error":"body is not JSON"}');
+    }
+    const noId = await post(
+      filteredPort,
+      '/github/webhook',
+      signed(other, { 'x-github-delivery': undefined }),
+      other,
+    );
+    expect(noId).toMatchObject({
+      status: 400,
+      body: '{"error":"missing X-GitHub-Delivery or X-GitHub-Event"}',
+    });
+    expect(delivered).toEqual([]);
+  });
+
+  it('answers every JSON body as the route without it does, through both transports (property)', async () => {
+    const bodies = fc.oneof(
+      fc.json(),
+      fc.constantFrom('{"repository":{"full_name":"acme/blog"}}', '{"repository":{"full_name":"acme/shop"}}'),
+    );
+    await fc.assert(
+      fc.asyncProperty(bodies, fc.boolean(), async (payload, id) => {
+        const h = signed(payload, { 'x-github-delivery': id ? 'd-p' : undefined });
+        const expected = await post(port, '/github/webhook', h, payload);
+        expect(await post(filteredPort, '/github/webhook', h, payload)).toEqual(expected);
+        const response = await createApp(filtered).request('/github/webhook', {
+          method: 'POST',
+          headers: h as Record<string, string>,
+          body: payload,
+        });
+        expect({ status: response.status, body: await response.text() }).toEqual({
+          status: expected.status,
+          body: expected.body,
+        });
+      }),
+      { numRuns: 100 },
+    );
+  });
+});

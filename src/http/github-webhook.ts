@@ -10,6 +10,12 @@ export type GitHubWebhookOptions = {
   secret: string;
   maxBodyBytes: number;
   handleDelivery: (delivery: GitHubDelivery) => Promise<void>;
+  /**
+   * A look at the verified raw body: false when it provably concerns nothing the handler serves (no
+   * served repository can be named in it). A JSON object's body so judged is answered 200 without
+   * being parsed or handed over. Without it, every delivery is parsed and handed over.
+   */
+  mayConcern?: (body: Buffer) => boolean;
   /** Told every request's outcome (`ok`, `unauthorized`, `bad_request`, `too_large`, `error`). */
   count: (outcome: string) => void;
   onError: (error: unknown) => void;
@@ -29,12 +35,13 @@ const OK = answer(200, { ok: true });
 
 /**
  * The route's rules, whichever transport reads the request: verifies `X-Hub-Signature-256` over the
- * raw bytes (HMAC-SHA256, compared in constant time), then parses, then hands the delivery over.
+ * raw bytes (HMAC-SHA256, compared in constant time), then drops a delivery `mayConcern` rules out,
+ * then parses, then hands the delivery over.
  */
 function webhookRules(options: GitHubWebhookOptions) {
   if (!options.secret) throw new TypeError('githubWebhook: a secret is required');
   const key = Buffer.from(options.secret, 'utf8');
-  const { count } = options;
+  const { count, mayConcern } = options;
   const refuse = (outcome: string, refusal: Answer): Answer => {
     count(outcome);
     return refusal;
@@ -53,6 +60,14 @@ function webhookRules(options: GitHubWebhookOptions) {
     /** Everything after the body was read in full (within the limit). */
     async deliver(signature: string, body: Buffer, id: string, name: string): Promise<Answer> {
       if (!verify(body, signature)) return refuse('unauthorized', BAD_SIGNATURE);
+      // Another repository's delivery (most of an organisation's) is dropped before the parse that
+      // would cost more than the rest of the request; its envelope is still checked, so a body that
+      // is not JSON (a webhook sending form data, a cut-off body) gets its 400 as before.
+      if (mayConcern && isObjectEnvelope(body) && !mayConcern(body)) {
+        if (!id || !name) return refuse('bad_request', MISSING_IDS);
+        count('ok');
+        return OK;
+      }
       const payload = parseJson(body);
       if (payload === undefined) return refuse('bad_request', NOT_JSON);
       if (!id || !name) return refuse('bad_request', MISSING_IDS);
@@ -69,8 +84,9 @@ function webhookRules(options: GitHubWebhookOptions) {
 }
 
 /**
- * `POST /github/webhook`: verifies `X-Hub-Signature-256` over the raw body, then parses, then hands
- * the delivery over. 401 without a valid signature, 400 for a body that is not JSON or a delivery
+ * `POST /github/webhook`: verifies `X-Hub-Signature-256` over the raw body, then answers 200 to a
+ * delivery `mayConcern` rules out (a JSON object's braces, not parsed), else parses, then hands the
+ * delivery over. 401 without a valid signature, 400 for a body that is not JSON or a delivery
  * without its id and event, 413 over the size limit, else 200 (also when the handler failed: it is
  * logged, and reconciliation catches up; GitHub does not retry failed deliveries anyway).
  * The same rules serve both transports: this Hono handler, and {@link githubWebhookListener}.
@@ -150,6 +166,16 @@ export function githubWebhookListener(
       });
     });
   };
+}
+
+/** Whether a body is braced like a JSON object: its first and last bytes other than JSON whitespace are `{` and `}`. */
+function isObjectEnvelope(body: Buffer): boolean {
+  const space = (c: number | undefined) => c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
+  let first = 0;
+  while (space(body[first])) first++;
+  let last = body.length - 1;
+  while (last > first && space(body[last])) last--;
+  return last > first && body[first] === 0x7b && body[last] === 0x7d;
 }
 
 /** A request header as one string (repeated headers joined like `Headers.get` joins them), or ''. */
