@@ -23,6 +23,7 @@ import { unlockCommand } from './commands/unlock-command.ts';
 import { whoamiCommand } from './commands/whoami-command.ts';
 import { onPickButton, pickerCommand } from './pick-press.ts';
 import { pressReply } from './press-reply.ts';
+import { pressedMessage } from './pressed-message.ts';
 import { onReviewButton } from './review-press.ts';
 
 export type CreateBotOptions = {
@@ -198,11 +199,8 @@ async function run(ctx: Context, handler: CommandHandler, deps: BotDeps): Promis
 /** A press of an inline button: the use case decides, this answers the press and waits for the dispatch. */
 async function onButton(ctx: Context & { callbackQuery: { data: string } }, deps: BotDeps): Promise<void> {
   const actor = actorOf(ctx.callbackQuery.from);
-  const message = ctx.callbackQuery.message;
-  if (!message) {
-    await ctx.answerCallbackQuery({ text: 'This button does not belong here.' });
-    return;
-  }
+  const message = await pressedMessage(ctx);
+  if (!message) return;
   const outcome = await pressButton(deps.deploy, {
     actor,
     chatId: message.chat.id,

@@ -6,6 +6,7 @@ import type { BotDeps } from './bot-deps.ts';
 import type { CommandHandler } from './commands/command-input.ts';
 import { escapeHtml } from './html.ts';
 import { pickKeyboard } from './keyboards.ts';
+import { clipToast, pressedMessage } from './pressed-message.ts';
 
 /** `/deploy` alone: the picker's first step, as a message with buttons. */
 export const pickerCommand: CommandHandler = async ({ actor, chatId }, deps) => {
@@ -25,11 +26,8 @@ export async function onPickButton(
   ctx: Context & { callbackQuery: { data: string } },
   deps: BotDeps,
 ): Promise<void> {
-  const message = ctx.callbackQuery.message;
-  if (!message) {
-    await ctx.answerCallbackQuery({ text: 'This button does not belong here.' });
-    return;
-  }
+  const message = await pressedMessage(ctx);
+  if (!message) return;
   const outcome: PickOutcome = await pressPick(deps.deploy, {
     actor: actorOf(ctx.callbackQuery.from),
     chatId: message.chat.id,
@@ -37,7 +35,7 @@ export async function onPickButton(
     key: deps.callbackKey,
   });
   if (outcome.kind === 'refused') {
-    await ctx.answerCallbackQuery({ text: outcome.message.slice(0, 200), show_alert: true });
+    await ctx.answerCallbackQuery({ text: clipToast(outcome.message), show_alert: true });
     return;
   }
   await ctx.answerCallbackQuery();

@@ -2,19 +2,16 @@ import type { Context } from 'grammy';
 import { approveRun, type ReviewOutcome } from '../deploy/approve-run.ts';
 import { actorOf } from './actor.ts';
 import type { BotDeps } from './bot-deps.ts';
-
-/** Telegram shows at most 200 characters in a callback answer. */
-const TOAST_LIMIT = 200;
+import { clipToast, pressedMessage } from './pressed-message.ts';
 
 /** Refusals that only say "nothing to do": a quiet toast rather than an alert to dismiss. */
 const QUIET = new Set(['already_voted', 'not_waiting', 'busy']);
 
 /** The answer to an Approve / Reject press: the toast, and whether it is an alert. */
 export function reviewReply(outcome: ReviewOutcome): { toast: string; alert: boolean } {
-  const clip = (text: string) => (text.length > TOAST_LIMIT ? `${text.slice(0, TOAST_LIMIT - 1)}…` : text);
   switch (outcome.kind) {
     case 'refused':
-      return { toast: clip(outcome.message), alert: !QUIET.has(outcome.reason) };
+      return { toast: clipToast(outcome.message), alert: !QUIET.has(outcome.reason) };
     case 'counted': {
       const left = outcome.need - outcome.have;
       return {
@@ -35,11 +32,8 @@ export async function onReviewButton(
   ctx: Context & { callbackQuery: { data: string } },
   deps: BotDeps,
 ): Promise<void> {
-  const message = ctx.callbackQuery.message;
-  if (!message) {
-    await ctx.answerCallbackQuery({ text: 'This button does not belong here.' });
-    return;
-  }
+  const message = await pressedMessage(ctx);
+  if (!message) return;
   const outcome = await approveRun(deps.deploy, {
     actor: actorOf(ctx.callbackQuery.from),
     chatId: message.chat.id,
