@@ -77,6 +77,25 @@ export type HarnessOptions = {
   accounts?: boolean;
 };
 
+/**
+ * The variables that point a bot at the fakes, with the test credentials and roles (Ada admin, Sam
+ * staging) in webhook mode: what every harness, in-process or a `deploybot serve` process, starts from.
+ */
+export function fakesEnv(telegramUrl: string, githubUrl: string): Record<string, string> {
+  return {
+    TELEGRAM_BOT_TOKEN: TELEGRAM_TOKEN,
+    TELEGRAM_MODE: 'webhook',
+    TELEGRAM_WEBHOOK_SECRET: TELEGRAM_SECRET,
+    TELEGRAM_API_ROOT: telegramUrl,
+    ADMIN_TELEGRAM_IDS: String(ADA.id),
+    STAGING_TELEGRAM_IDS: String(SAM.id),
+    GITHUB_REPOSITORY: 'acme/shop',
+    GITHUB_TOKEN,
+    GITHUB_API_URL: githubUrl,
+    GITHUB_WEBHOOK_SECRET: GITHUB_SECRET,
+  };
+}
+
 /** Starts the fakes and the service (over real HTTP on 127.0.0.1), wired like production. */
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
   const dir = options.dir ?? (await mkdtemp(join(tmpdir(), 'deploybot-it-')));
@@ -97,16 +116,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     },
   });
   let env: Record<string, string> = {
-    TELEGRAM_BOT_TOKEN: TELEGRAM_TOKEN,
-    TELEGRAM_MODE: 'webhook',
-    TELEGRAM_WEBHOOK_SECRET: TELEGRAM_SECRET,
-    TELEGRAM_API_ROOT: telegram.url,
-    ADMIN_TELEGRAM_IDS: String(ADA.id),
-    STAGING_TELEGRAM_IDS: String(SAM.id),
-    GITHUB_REPOSITORY: 'acme/shop',
-    GITHUB_TOKEN,
-    GITHUB_API_URL: github.url,
-    GITHUB_WEBHOOK_SECRET: GITHUB_SECRET,
+    ...fakesEnv(telegram.url, github.url),
     DATABASE_URL: join(dir, 'deploybot.sqlite'),
     AUDIT_LOG_PATH: join(dir, 'audit.jsonl'),
     RECONCILE_INTERVAL_SECONDS: '3600',

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
 import { createLogger } from '../../src/logger.ts';
 import { type Service, startService } from '../../src/main.ts';
-import { ADA, eventually, type Harness, SAM, startHarness } from '../harness.ts';
+import { ADA, eventually, fakesEnv, type Harness, startHarness } from '../harness.ts';
 
 const exec = promisify(execFile);
 const ADMIN_URL = process.env.DATABASE_URL_TEST ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -59,15 +59,7 @@ afterAll(async () => {
 
 function configEnv(harness: Harness): Record<string, string> {
   return {
-    TELEGRAM_BOT_TOKEN: harness.config.telegram.token,
-    TELEGRAM_WEBHOOK_SECRET: harness.config.telegram.webhookSecret ?? '',
-    TELEGRAM_API_ROOT: harness.config.telegram.apiRoot,
-    ADMIN_TELEGRAM_IDS: String(ADA.id),
-    STAGING_TELEGRAM_IDS: String(SAM.id),
-    GITHUB_REPOSITORY: 'acme/shop',
-    GITHUB_TOKEN: harness.config.github.auth.kind === 'token' ? harness.config.github.auth.token : '',
-    GITHUB_API_URL: harness.config.github.apiUrl,
-    GITHUB_WEBHOOK_SECRET: harness.config.github.webhookSecret ?? '',
+    ...fakesEnv(harness.telegram.url, harness.github.url),
     DATABASE_URL: databaseUrl,
     AUDIT_HMAC_KEY: AUDIT_KEY,
     RECONCILE_INTERVAL_SECONDS: '3600',

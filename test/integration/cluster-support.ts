@@ -7,12 +7,11 @@ import { type FakeGitHub, startFakeGitHub } from '../fakes/github-api.ts';
 import { type FakeTelegram, startFakeTelegram } from '../fakes/telegram-api.ts';
 import type { Person } from '../fakes/telegram-updates.ts';
 import {
-  ADA,
   buttonData,
   eventually,
+  fakesEnv,
   GITHUB_SECRET,
   GITHUB_TOKEN,
-  SAM,
   TELEGRAM_SECRET,
   TELEGRAM_TOKEN,
 } from '../harness.ts';
@@ -99,16 +98,9 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
   const env: Record<string, string> = {
     PATH: process.env.PATH ?? '',
     HOST: '127.0.0.1',
-    TELEGRAM_BOT_TOKEN: TELEGRAM_TOKEN,
+    ...fakesEnv(telegram.url, github.url),
     TELEGRAM_MODE: mode,
     TELEGRAM_WEBHOOK_SECRET: mode === 'webhook' ? TELEGRAM_SECRET : '',
-    TELEGRAM_API_ROOT: telegram.url,
-    ADMIN_TELEGRAM_IDS: String(ADA.id),
-    STAGING_TELEGRAM_IDS: String(SAM.id),
-    GITHUB_REPOSITORY: 'acme/shop',
-    GITHUB_TOKEN,
-    GITHUB_API_URL: github.url,
-    GITHUB_WEBHOOK_SECRET: GITHUB_SECRET,
     DATABASE_URL: database.url,
     AUDIT_HMAC_KEY: AUDIT_KEY,
     RECONCILE_INTERVAL_SECONDS: String(options.reconcileSeconds ?? 5),
