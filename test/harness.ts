@@ -56,7 +56,8 @@ export type Harness = {
   postUpdate: (update: unknown, secret?: string) => Promise<Response>;
   /** The bot's messages in a chat (default: the user's private chat). */
   botMessages: (chatId: number) => ReturnType<FakeTelegram['messages']>;
-  restart: (env?: Record<string, string>) => Promise<void>;
+  /** Stops the service and starts it again on the same data, with these variables and config file changed. */
+  restart: (env?: Record<string, string>, configYaml?: string) => Promise<void>;
   /** The audit trail, parsed. */
   audit: () => Promise<Array<Record<string, unknown>>>;
   close: () => Promise<void>;
@@ -128,10 +129,9 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     }),
     ...options.env,
   };
+  let configYaml = options.configYaml;
   const boot = async () => {
-    const file = options.configYaml
-      ? { path: join(dir, 'environments.yml'), text: options.configYaml }
-      : undefined;
+    const file = configYaml ? { path: join(dir, 'environments.yml'), text: configYaml } : undefined;
     const loaded = loadConfig(file ? { ...env, DEPLOYBOT_CONFIG: file.path } : env, file);
     if (!loaded.ok) throw new Error(`test config: ${loaded.problems.join('; ')}`);
     const logger = createLogger({ level: 'debug', secrets: loaded.config.secrets, destination: sink });
@@ -165,9 +165,10 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       postUpdate(telegram.pressButton(chatId, messageId, from, data)),
     postUpdate,
     botMessages: (chatId) => telegram.messages(chatId).filter((m) => m.from_bot),
-    restart: async (newEnv) => {
+    restart: async (newEnv, newConfigYaml) => {
       await harness.service.close();
       if (newEnv) env = { ...env, ...newEnv };
+      if (newConfigYaml !== undefined) configYaml = newConfigYaml;
       ({ service, config } = await boot());
       harness.service = service;
       harness.config = config;

@@ -6,7 +6,7 @@ import type { LinkedAccount } from '../store/store.ts';
 import { auditAs, auditDeployment, type DeployDeps } from './deploy-deps.ts';
 import { accountsContext, RELINK_TEXT } from './linked-accounts.ts';
 import type { CheckedPress, ReviewOutcome, ReviewPress, ReviewRefusal } from './review-types.ts';
-import { forServiceName } from './service-deps.ts';
+import { actingForService, noLongerConfigured } from './service-deps.ts';
 import { castReview } from './submit-review.ts';
 
 export type { ReviewDecision, ReviewOutcome, ReviewPress, ReviewRefusal } from './review-types.ts';
@@ -34,7 +34,8 @@ export async function approveRun(base: DeployDeps, press: ReviewPress): Promise<
   if ('kind' in found) return found;
   const { decision, deployment, runId } = found;
   // The run is on the deployment's service's repository; its roles and environments apply.
-  const deps = forServiceName(base, deployment.service);
+  const deps = actingForService(base, deployment.service);
+  if (!deps) return refused('not_configured', noLongerConfigured(deployment.service));
   const verb = decision === 'approved' ? 'approve' : 'reject';
   const refuse = async (reason: ReviewRefusal, message: string) => {
     await auditDeployment(deps, press.actor, deployment, `${verb}_refused`, reason);

@@ -8,7 +8,7 @@ import { type Actor, auditAs, auditDeployment, type DeployDeps } from './deploy-
 import { type GuardRefusal, recheckGuards } from './deploy-guards.ts';
 import { type DispatchOutcome, dispatchDeployment, UNRECORDED_NOTE } from './dispatch-deployment.ts';
 import { expireRequest } from './expire-request.ts';
-import { commandTarget, forServiceName } from './service-deps.ts';
+import { actingForService, commandTarget, noLongerConfigured } from './service-deps.ts';
 import { updateDeployment } from './update-deployment.ts';
 
 /** Stable codes for a press that does nothing. */
@@ -66,7 +66,8 @@ export async function pressButton(base: DeployDeps, press: ButtonPress): Promise
   const pressed = await findPressed(base, press);
   if ('kind' in pressed) return pressed;
   // Roles, environments, locks and the repository are those of the deployment's service.
-  const deps = forServiceName(base, pressed.deployment.service);
+  const deps = actingForService(base, pressed.deployment.service);
+  if (!deps) return refused('unknown', noLongerConfigured(pressed.deployment.service));
   const denied = await checkPresser(deps, press.actor, pressed);
   if (denied) return denied;
   const { confirmation, deployment, decoded } = pressed;

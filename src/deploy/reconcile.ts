@@ -5,7 +5,7 @@ import { reportFinished } from './apply-events.ts';
 import type { DeployDeps } from './deploy-deps.ts';
 import { expireRequest } from './expire-request.ts';
 import { followRun } from './follow-run.ts';
-import { forServiceName } from './service-deps.ts';
+import { actingForService } from './service-deps.ts';
 import { updateDeployment } from './update-deployment.ts';
 
 /** States whose run may still report news. */
@@ -48,8 +48,11 @@ export async function reconcile(deps: DeployDeps): Promise<ReconcileReport> {
   const report: ReconcileReport = { polled: 0, expired: await expireUnanswered(deps, now), errors: 0 };
   for (const record of await deps.store.listDeployments({ states: FOLLOWED, limit: 500 })) {
     if (record.finishedAt !== null && now - record.finishedAt > SETTLE_MS) continue;
+    // A service no longer configured has no repository to ask: its records stay as they are.
+    const scoped = actingForService(deps, record.service);
+    if (!scoped) continue;
     try {
-      await poll(forServiceName(deps, record.service), record, now);
+      await poll(scoped, record, now);
       report.polled++;
     } catch {
       report.errors++;

@@ -36,6 +36,22 @@ export function forServiceName(deps: DeployDeps, name: string): DeployDeps {
   return service ? withService(deps, service) : deps;
 }
 
+/**
+ * The deps of the service a stored record names, for acting on it (a dispatch, an approval): null
+ * when that service is no longer configured. Unlike {@link forServiceName}, never another service's
+ * repository: acting there would dispatch or approve in the wrong repository.
+ */
+export function actingForService(deps: DeployDeps, name: string): DeployDeps | null {
+  const services = deps.services.config.services;
+  const service = name === '' ? services[0] : findService(services, name);
+  return service ? withService(deps, service) : null;
+}
+
+/** Why a button of a service no longer in the configuration does nothing. */
+export function noLongerConfigured(service: string): string {
+  return `This belongs to the service "${service}", which is no longer configured. Nothing was done.`;
+}
+
 /** The configuration as one service's use cases see it. */
 export function serviceConfig(config: Readonly<Config>, service: Service): Readonly<Config> {
   return {

@@ -264,3 +264,32 @@ describe('/status with many services', () => {
     expect(h.telegram.calls.filter((c) => c.response.status === 400)).toEqual([]);
   }, 60_000);
 });
+
+describe('a service removed from the configuration', () => {
+  it('its open confirmation is refused, never dispatched to another service’s repository', async () => {
+    h = await start();
+    const before = h.botMessages(ADA.id).length;
+    await h.say(ADA, '/deploy billing production');
+    const request = await eventually(
+      () =>
+        h
+          .botMessages(ADA.id)
+          .slice(before)
+          .find((m) => JSON.stringify(m.reply_markup ?? {}).includes('Deploy')),
+      15_000,
+      'the confirmation',
+    );
+    const shopOnly = TWO_SERVICES.slice(0, TWO_SERVICES.indexOf('  billing:'));
+    await h.restart(undefined, shopOnly);
+    await h.press(ADA, request.message_id, buttonData(request, 'Deploy'));
+    const answer = await eventually(
+      () => h.telegram.answeredCallbacks.at(-1),
+      15_000,
+      'the answer to the press',
+    );
+    expect(answer.text).toContain('billing');
+    expect(answer.text).toContain('no longer configured');
+    expect(runsOf(h, 'acme/shop')).toEqual([]);
+    expect(runsOf(h, 'acme/billing')).toEqual([]);
+  }, 60_000);
+});
