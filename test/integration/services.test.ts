@@ -47,11 +47,19 @@ const finalMessage = (harness: Harness, chatId: number, state: string) =>
 
 async function deployStaging(harness: Harness, who: Person, service: string) {
   await harness.say(who, `/deploy ${service} staging`);
-  return eventually(
+  const run = await eventually(
     () => runsOf(harness, `acme/${service}`).find((r) => r.inputs.environment === 'staging'),
     15_000,
     `${service} run`,
   );
+  // The deployment's own message can reach the chat after the run exists; wait for it, so the
+  // next `ask` in this chat does not take it for its answer (CI caught exactly that).
+  await eventually(
+    () => harness.botMessages(who.id).some((m) => m.text.startsWith(`Deploy ${service} to staging`)),
+    15_000,
+    `${service} deployment message`,
+  );
+  return run;
 }
 
 describe('services: two repositories, two teams, one bot', () => {
