@@ -4,6 +4,7 @@ import type { AuditEntry } from '../core/audit-record.ts';
 import type { DeploymentPatch, DeploymentRecord, NewDeployment } from '../core/deployment.ts';
 import { postgresDialect } from './account-store.ts';
 import { AUDIT_COLUMNS, auditEntryParams } from './audit-rows.ts';
+import { deploymentWhere } from './deployment-filter.ts';
 import { describePostgresUrl, type PostgresTarget } from './describe-postgres-url.ts';
 import { postgresMigrations } from './migrations.ts';
 import {
@@ -249,27 +250,12 @@ class PostgresStore extends SqlStore implements Store {
 
   async listDeployments(filter: DeploymentFilter): Promise<DeploymentRecord[]> {
     const limit = resolveLimit(filter.limit);
-    const where: string[] = [];
     const params: Param[] = [];
-    if (filter.states !== undefined) {
-      if (filter.states.length === 0) return [];
-      params.push(filter.states);
-      where.push(`state = ANY($${params.length}::text[])`);
-    }
-    if (filter.environment !== undefined) {
-      params.push(storableText(filter.environment));
-      where.push(`environment = $${params.length}`);
-    }
-    if (filter.service !== undefined) {
-      params.push(storableText(filter.service));
-      where.push(`service = $${params.length}`);
-    }
-    if (filter.unfinished === true) where.push('finished_at IS NULL');
-    params.push(limit);
+    const where = deploymentWhere(filter, (value) => `$${params.push(value)}`);
+    if (where === null) return [];
     const rows = await this.#query(
       'list deployments',
-      `SELECT * FROM ${this.#s}.deployments ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}
-       ORDER BY created_at DESC, id DESC LIMIT $${params.length}`,
+      `SELECT * FROM ${this.#s}.deployments ${where} ORDER BY created_at DESC, id DESC LIMIT $${params.push(limit)}`,
       params,
     );
     return rows.map(deploymentFromRow);

@@ -3,6 +3,7 @@ import type { AuditEntry } from '../core/audit-record.ts';
 import type { DeploymentPatch, DeploymentRecord, NewDeployment } from '../core/deployment.ts';
 import { SQLITE_DIALECT } from './account-store.ts';
 import { AUDIT_COLUMNS, auditEntryParams } from './audit-rows.ts';
+import { deploymentWhere } from './deployment-filter.ts';
 import { SQLITE_MIGRATIONS } from './migrations.ts';
 import {
   checkInt,
@@ -238,24 +239,13 @@ class SqliteStore extends SqlStore implements Store {
 
   async listDeployments(filter: DeploymentFilter): Promise<DeploymentRecord[]> {
     const limit = resolveLimit(filter.limit);
-    const where: string[] = [];
     const params: SQLInputValue[] = [];
-    if (filter.states !== undefined) {
-      if (filter.states.length === 0) return [];
-      where.push(`state IN (${filter.states.map(() => '?').join(', ')})`);
-      params.push(...filter.states);
-    }
-    if (filter.environment !== undefined) {
-      where.push('environment = ?');
-      params.push(storableText(filter.environment));
-    }
-    if (filter.service !== undefined) {
-      where.push('service = ?');
-      params.push(storableText(filter.service));
-    }
-    if (filter.unfinished === true) where.push('finished_at IS NULL');
-    const sql = `SELECT * FROM deployments ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}
-      ORDER BY created_at DESC, id DESC LIMIT ?`;
+    const where = deploymentWhere(filter, (value) => {
+      params.push(value);
+      return '?';
+    });
+    if (where === null) return [];
+    const sql = `SELECT * FROM deployments ${where} ORDER BY created_at DESC, id DESC LIMIT ?`;
     const rows = this.#guard('list deployments', () => this.#all(sql, ...params, limit));
     return rows.map(deploymentFromRow);
   }

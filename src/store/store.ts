@@ -84,9 +84,16 @@ export type DeploymentFilter = {
   service?: string;
   /** Only records without `finishedAt` (deployments still going on). */
   unfinished?: boolean;
+  /** Only records not finished, or finished at or after this time (ms). */
+  finishedSince?: number;
+  /** Only records listed after this one: the next page, continuing where a page ended. */
+  after?: DeploymentCursor;
   /** Newest first; default 50, at most 500. */
   limit?: number;
 };
+
+/** Where a page of `listDeployments` ended: its last record's creation time and id. */
+export type DeploymentCursor = { createdAt: number; id: string };
 
 /**
  * Persistence for the bot. One interface, two implementations (SQLite by default, PostgreSQL when

@@ -1,6 +1,6 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { emptyDetail, type NewDeployment } from '../../src/core/deployment.ts';
-import type { Store } from '../../src/store/store.ts';
+import type { DeploymentCursor, Store } from '../../src/store/store.ts';
 import { StoreError } from '../../src/store/store.ts';
 import type { ContractSuite } from './store-contract.ts';
 import { deployment, rejection, richDetail, T0 } from './store-contract-fixtures.ts';
@@ -151,6 +151,36 @@ export function describeDeploymentsContract(suite: ContractSuite): void {
       expect(await ids({ limit: 2 })).toEqual(['d', 'c']);
       expect(await ids({ limit: 0 })).toEqual([]);
       await expect(store.listDeployments({ limit: -1 })).rejects.toThrow(RangeError);
+      // Finished long ago drops out; unfinished and recently finished stay.
+      expect(await ids({ finishedSince: T0 + 9 })).toEqual(['d', 'c', 'b', 'a']);
+      expect(await ids({ finishedSince: T0 + 10 })).toEqual(['c', 'b']);
+    });
+
+    it('pages after a cursor in the same order, ties on createdAt broken by id, none skipped or repeated', async () => {
+      const put = (id: string, createdAt: number) => store.insertDeployment(deployment({ id, createdAt }));
+      for (const [id, at] of [
+        ['p1', 1],
+        ['p2', 2],
+        ['p3', 2],
+        ['p4', 2],
+        ['p5', 3],
+      ] as const)
+        await put(id, T0 + at);
+      const seen: string[] = [];
+      let after: DeploymentCursor | undefined;
+      for (let page = 0; page < 5; page++) {
+        const records = await store.listDeployments({ limit: 2, ...(after ? { after } : {}) });
+        seen.push(...records.map((r) => r.id));
+        const last = records.at(-1);
+        if (!last) break;
+        after = { createdAt: last.createdAt, id: last.id };
+      }
+      expect(seen).toEqual(['p5', 'p4', 'p3', 'p2', 'p1']);
+      expect(await store.listDeployments({ after: { createdAt: T0 + 2, id: 'p3' } })).toMatchObject([
+        { id: 'p2' },
+        { id: 'p1' },
+      ]);
+      await expect(store.listDeployments({ after: { createdAt: 1.5, id: 'x' } })).rejects.toThrow(RangeError);
     });
 
     it('returns 50 by default and at most 500', async () => {
