@@ -5,6 +5,7 @@ import { formatLockDuration } from '../core/lock-duration.ts';
 import { hasRole } from '../core/roles.ts';
 import type { EnvironmentLock } from '../store/store.ts';
 import { type Actor, auditAs, type DeployDeps } from './deploy-deps.ts';
+import { findInFlight } from './find-in-flight.ts';
 import { commandTarget } from './service-deps.ts';
 
 /** Why a guard stopped a deploy or rollback: stable codes. */
@@ -115,8 +116,18 @@ export async function recheckGuards(
   deps: DeployDeps,
   env: EnvironmentSpec,
   record: DeploymentRecord,
-): Promise<{ ok: true } | { ok: false; reason: GuardRefusal; message: string }> {
+): Promise<{ ok: true } | { ok: false; reason: GuardRefusal | 'in_flight'; message: string }> {
   const now = deps.now();
+  // Another request confirmed first: its run holds the environment. GitHub would queue this one
+  // behind it, and drop it silently if a third were queued (one pending run per concurrency group).
+  const running = await findInFlight(deps, env.name, { dispatching: true });
+  if (running && running.id !== record.id) {
+    return {
+      ok: false,
+      reason: 'in_flight',
+      message: `A deployment to ${env.name} started since you asked (${running.sha.slice(0, 7)}, ${running.state.replace('_', ' ')}). Wait for it to finish, then ask again.`,
+    };
+  }
   const lock = await deps.store.getLock(env.name, now, deps.service.name);
   if (lock && lock.createdAt > record.createdAt) {
     return {

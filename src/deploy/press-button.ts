@@ -20,6 +20,7 @@ export type PressRefusal =
   | 'not_requester'
   | 'forbidden'
   | 'wrong_message'
+  | 'in_flight'
   | GuardRefusal;
 
 export type PressOutcome =
