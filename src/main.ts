@@ -16,7 +16,7 @@ import { createFollowUps } from './deploy/follow-ups.ts';
 import { deliveryRoute } from './deploy/handle-delivery.ts';
 import { type LeasedTimer, startLeasedTimer } from './deploy/leased-timer.ts';
 import { remindLockOwners } from './deploy/lock-reminders.ts';
-import { reconcile } from './deploy/reconcile.ts';
+import { reconcileInTurns } from './deploy/reconcile.ts';
 import { firstServiceDeps } from './deploy/service-deps.ts';
 import { checkServicesAccess } from './github/check-access.ts';
 import { createServiceGitHub } from './github/service-clients.ts';
@@ -353,6 +353,7 @@ type Timers = { reconciler: LeasedTimer; reminders: LeasedTimer; stop: () => Pro
  */
 function startTimers(deps: DeployDeps, holder: string, log: Logger): Timers {
   const { store, now, config } = deps;
+  const reconcilePass = reconcileInTurns(deps);
   const reconciler = startLeasedTimer({
     store,
     holder,
@@ -361,7 +362,7 @@ function startTimers(deps: DeployDeps, holder: string, log: Logger): Timers {
     everyMs: config.reconcileIntervalSeconds * 1000,
     leaseMs: config.reconcileIntervalSeconds * 1500,
     work: async () => {
-      const report = await reconcile(deps);
+      const report = await reconcilePass();
       if (report.errors) log.warn(report, 'reconciliation pass had errors');
     },
     onError: (error) => log.error({ err: error }, 'reconciliation failed'),

@@ -1,6 +1,7 @@
 import type { DeploymentRecord } from '../core/deployment.ts';
 import type { DeploymentState } from '../core/deployment-state.ts';
 import { fetchRunEvents, findRunByRequest } from '../github/run-lookups.ts';
+import type { DeploymentCursor, DeploymentFilter } from '../store/store.ts';
 import { reportFinished } from './apply-events.ts';
 import type { DeployDeps } from './deploy-deps.ts';
 import { expireRequest } from './expire-request.ts';
@@ -19,7 +20,7 @@ const FOLLOWED: readonly DeploymentState[] = [
   'rolling_back',
 ];
 
-/** After a run finished, keep polling this long for late job details (the rollback step, the log). */
+/** After a run finished, keep polling this long for late job details. */
 const SETTLE_MS = 5 * 60_000;
 /** A deployment dispatched but never seen on GitHub after this long is given up as timed out. */
 const LOST_RUN_MS = 30 * 60_000;
@@ -33,21 +34,48 @@ const DELIVERY_MEMORY_MS = 7 * 24 * 3600_000;
  */
 const VOTE_MEMORY_MS = 31 * 24 * 3600_000;
 
-export type ReconcileReport = { polled: number; expired: number; errors: number };
+/**
+ * Runs polled on GitHub in one pass at most. Each poll costs two or three API calls; what is left
+ * over waits for the next pass, which resumes where this one stopped (see {@link reconcileInTurns}).
+ */
+export const POLLS_PER_PASS = 500;
+/** Records read from the store at a time. */
+const PAGE = 100;
+
+export type ReconcileReport = {
+  polled: number;
+  expired: number;
+  errors: number;
+  /** Where the next pass resumes polling; null when this pass reached the oldest record. */
+  resumeAfter: DeploymentCursor | null;
+};
+
+export type ReconcileOptions = { resumeAfter?: DeploymentCursor | null; budget?: number };
 
 /**
- * One reconciliation pass: expires confirmations nobody answered, polls GitHub for every deployment
- * still in flight and applies what it finds exactly as if the webhooks had arrived (so a lost
- * webhook, or no inbound connection at all, still ends every deployment in its final state), queues
- * the messages still owed, and forgets old delivery ids. A failing poll is counted and retried on
- * the next pass.
- * @throws only when the store fails.
+ * One reconciliation pass: expires confirmations nobody answered, polls GitHub for the deployments
+ * still in flight (newest first, from `resumeAfter`, at most `budget` of them) and applies what it
+ * finds exactly as if the webhooks had arrived (so a lost webhook, or no inbound connection at all,
+ * still ends every deployment in its final state), queues the messages still owed, and forgets old
+ * delivery ids. A failing poll is counted and retried on the next pass.
+ * @throws {RangeError} for a budget below 1; otherwise only when the store fails.
  */
-export async function reconcile(deps: DeployDeps): Promise<ReconcileReport> {
+export async function reconcile(deps: DeployDeps, options: ReconcileOptions = {}): Promise<ReconcileReport> {
   const now = deps.now();
-  const report: ReconcileReport = { polled: 0, expired: await expireUnanswered(deps, now), errors: 0 };
-  for (const record of await deps.store.listDeployments({ states: FOLLOWED, limit: 500 })) {
-    if (record.finishedAt !== null && now - record.finishedAt > SETTLE_MS) continue;
+  const budget = options.budget ?? POLLS_PER_PASS;
+  if (!Number.isSafeInteger(budget) || budget < 1)
+    throw new RangeError(`budget must be a positive integer, got ${budget}`);
+  const report: ReconcileReport = { polled: 0, expired: 0, errors: 0, resumeAfter: null };
+  report.expired = await expireUnanswered(deps, now);
+  // Finished runs are polled a little longer, for late job details (the rollback step, the log).
+  const followed = { states: FOLLOWED, finishedSince: now - SETTLE_MS };
+  let previous = options.resumeAfter ?? null;
+  for await (const record of pages(deps, followed, previous)) {
+    if (report.polled + report.errors >= budget) {
+      report.resumeAfter = previous;
+      break;
+    }
+    previous = { createdAt: record.createdAt, id: record.id };
     // A service no longer configured has no repository to ask: its records stay as they are.
     const scoped = actingForService(deps, record.service);
     if (!scoped) continue;
@@ -64,13 +92,42 @@ export async function reconcile(deps: DeployDeps): Promise<ReconcileReport> {
   return report;
 }
 
+/**
+ * Successive passes that share the polls out: each resumes where the last one stopped, so with more
+ * deployments in flight than one pass polls, every one is still polled within a few passes.
+ */
+export function reconcileInTurns(deps: DeployDeps, budget = POLLS_PER_PASS): () => Promise<ReconcileReport> {
+  let resumeAfter: DeploymentCursor | null = null;
+  return async function reconcilePass() {
+    const report = await reconcile(deps, { resumeAfter, budget });
+    resumeAfter = report.resumeAfter;
+    return report;
+  };
+}
+
+/** Every record the filter matches, newest first from `after`, read a page at a time. */
+async function* pages(
+  deps: DeployDeps,
+  filter: DeploymentFilter,
+  after: DeploymentCursor | null,
+): AsyncGenerator<DeploymentRecord> {
+  let cursor = after;
+  for (;;) {
+    const page = await deps.store.listDeployments({
+      ...filter,
+      ...(cursor ? { after: cursor } : {}),
+      limit: PAGE,
+    });
+    yield* page;
+    const last = page.at(-1);
+    if (!last || page.length < PAGE) return;
+    cursor = { createdAt: last.createdAt, id: last.id };
+  }
+}
+
 async function expireUnanswered(deps: DeployDeps, now: number): Promise<number> {
   let expired = 0;
-  for (const record of await deps.store.listDeployments({
-    states: ['requested'],
-    unfinished: true,
-    limit: 500,
-  })) {
+  for await (const record of pages(deps, { states: ['requested'], unfinished: true }, null)) {
     if (record.detail.confirmationId === null) continue;
     const confirmation = await deps.store.getConfirmation(record.detail.confirmationId);
     if (confirmation && confirmation.usedAt === null && confirmation.expiresAt <= now) {
