@@ -1,10 +1,17 @@
 import { serviceOfRepository } from '../core/service.ts';
 import { requestIdFromTitle } from '../github/dispatch-inputs.ts';
-import { type Delivery, isRunOfWorkflow, readDelivery, repositoryOf } from '../github/read-delivery.ts';
+import {
+  type Delivery,
+  isRunOfWorkflow,
+  READ_EVENTS,
+  readDelivery,
+  repositoryOf,
+} from '../github/read-delivery.ts';
 import { mayNameRepository } from '../github/repository-mention.ts';
 import type { GitHubRun } from '../github/run-events-from-github.ts';
 import { fetchApproval } from '../github/run-lookups.ts';
 import { isTrustedDeployRun } from '../github/trusted-run.ts';
+import { mayNameWorkflow } from '../github/workflow-mention.ts';
 import { applyEvents } from './apply-events.ts';
 import { auditDeployment, type DeployDeps } from './deploy-deps.ts';
 import { addFailureLog, findRecordOfRun } from './follow-run.ts';
@@ -81,16 +88,26 @@ export async function handleDelivery(base: DeployDeps, delivery: Delivery): Prom
 
 /**
  * What the GitHub webhook route is given: {@link handleDelivery} (each outcome told to `onOutcome`),
- * and the look at a verified body before it is parsed, which is false only when none of the
- * services' repositories can be named in it ({@link mayNameRepository}): the `other_repository`
- * outcome, decided from the bytes for the deliveries that are most of an organisation's webhook.
+ * and a look at a verified body before it is parsed, false only when the delivery provably comes to
+ * nothing: an event {@link readDelivery} does not read (`ignored`), a body in which none of the
+ * services' repositories can be named ({@link mayNameRepository}: `other_repository`, most of an
+ * organisation's webhook), or a `workflow_run` that cannot be of a deploy workflow
+ * ({@link mayNameWorkflow}: `other_workflow`, the repository's CI). Each is decided by the handler
+ * before anything is stored, so skipping the parse changes nothing but its cost.
  */
 export function deliveryRoute(
   base: DeployDeps,
   onOutcome: (delivery: Delivery, outcome: DeliveryOutcome) => void,
-): { mayConcern: (body: Buffer) => boolean; handleDelivery: (delivery: Delivery) => Promise<void> } {
+): {
+  mayConcern: (body: Buffer, event: string) => boolean;
+  handleDelivery: (delivery: Delivery) => Promise<void>;
+} {
+  const { services } = base.services.config;
+  const mayName = mayNameRepository(services.map((s) => s.repository));
+  const mayBeDeployRun = mayNameWorkflow(services.map((s) => s.workflow));
   return {
-    mayConcern: mayNameRepository(base.services.config.services.map((s) => s.repository)),
+    mayConcern: (body, event) =>
+      READ_EVENTS.has(event) && mayName(body) && (event !== 'workflow_run' || mayBeDeployRun(body)),
     handleDelivery: async (delivery) => onOutcome(delivery, await handleDelivery(base, delivery)),
   };
 }

@@ -33,6 +33,13 @@ export function repositoryOf(delivery: Delivery): RepoRef | null {
   return owner && repo ? { owner, repo } : null;
 }
 
+/** The `X-GitHub-Event`s {@link readDelivery} reads; any other is `ignored` whatever its payload. */
+export const READ_EVENTS: ReadonlySet<string> = new Set([
+  'workflow_run',
+  'workflow_job',
+  'deployment_status',
+]);
+
 /**
  * Turns a `workflow_run`, `workflow_job` or `deployment_status` payload into run events. A payload
  * missing what the bot needs is ignored, never half-applied. Pure.

@@ -31,13 +31,7 @@ export function mayNameRepository(repositories: readonly Repository[]): (body: B
   if (names.length === 0 || names.some((name) => !/^[\x00-\x7f]+$/.test(name))) return () => true;
   const prefixes = names.map((name) => Buffer.from(name, 'latin1'));
   return (body) => {
-    const backslash = body.indexOf(0x5c);
-    if (
-      backslash >= 0 &&
-      (body.indexOf(UNICODE_ESCAPE, backslash) >= 0 || body.indexOf(SLASH_ESCAPE, backslash) >= 0)
-    )
-      return true;
-    if (body.indexOf(KELVIN_SIGN) >= 0) return true;
+    if (hasNameEscape(body) || body.indexOf(KELVIN_SIGN) >= 0) return true;
     for (let at = body.indexOf(FULL_NAME_KEY); at >= 0; at = body.indexOf(FULL_NAME_KEY, at + 1)) {
       if (body[at - 1] !== QUOTE) continue;
       let i = skipSpace(body, at + FULL_NAME_KEY.length);
@@ -48,6 +42,19 @@ export function mayNameRepository(repositories: readonly Repository[]): (body: B
     }
     return false;
   };
+}
+
+/**
+ * Whether a JSON body holds a `\uXXXX` or `\/` escape: the two that can write a letter, a digit, the
+ * underscore, the dot or the slash of a name. Without them, a string value holding a name (of a
+ * repository, of a workflow file) has the name's own bytes in the raw body.
+ */
+export function hasNameEscape(body: Buffer): boolean {
+  const backslash = body.indexOf(0x5c);
+  return (
+    backslash >= 0 &&
+    (body.indexOf(UNICODE_ESCAPE, backslash) >= 0 || body.indexOf(SLASH_ESCAPE, backslash) >= 0)
+  );
 }
 
 /** JSON's whitespace only (space, tab, line feed, carriage return). */

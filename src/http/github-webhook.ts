@@ -11,11 +11,12 @@ export type GitHubWebhookOptions = {
   maxBodyBytes: number;
   handleDelivery: (delivery: GitHubDelivery) => Promise<void>;
   /**
-   * A look at the verified raw body: false when it provably concerns nothing the handler serves (no
-   * served repository can be named in it). A JSON object's body so judged is answered 200 without
-   * being parsed or handed over. Without it, every delivery is parsed and handed over.
+   * A look at the verified raw body and its `X-GitHub-Event`: false when the delivery provably
+   * concerns nothing the handler serves (an event it does not read, a repository it does not serve).
+   * A JSON object's body so judged is answered 200 without being parsed or handed over. Without it,
+   * every delivery is parsed and handed over.
    */
-  mayConcern?: (body: Buffer) => boolean;
+  mayConcern?: (body: Buffer, event: string) => boolean;
   /** Told every request's outcome (`ok`, `unauthorized`, `bad_request`, `too_large`, `error`). */
   count: (outcome: string) => void;
   onError: (error: unknown) => void;
@@ -60,10 +61,11 @@ function webhookRules(options: GitHubWebhookOptions) {
     /** Everything after the body was read in full (within the limit). */
     async deliver(signature: string, body: Buffer, id: string, name: string): Promise<Answer> {
       if (!verify(body, signature)) return refuse('unauthorized', BAD_SIGNATURE);
-      // Another repository's delivery (most of an organisation's) is dropped before the parse that
-      // would cost more than the rest of the request; its envelope is still checked, so a body that
-      // is not JSON (a webhook sending form data, a cut-off body) gets its 400 as before.
-      if (mayConcern && isObjectEnvelope(body) && !mayConcern(body)) {
+      // A delivery that comes to nothing (most of an organisation's are other repositories') is
+      // dropped before the parse that would cost more than the rest of the request; its envelope is
+      // still checked, so a body that is not JSON (a webhook sending form data, a cut-off body)
+      // gets its 400 as before.
+      if (mayConcern && isObjectEnvelope(body) && !mayConcern(body, name)) {
         if (!id || !name) return refuse('bad_request', MISSING_IDS);
         count('ok');
         return OK;
