@@ -52,8 +52,8 @@ describe('mayNameWorkflow: false only for a workflow_run of no deploy workflow',
     const template = runExamples[0]?.workflow_run ?? {};
     fc.assert(
       fc.property(nearPath, fc.array(fc.integer({ min: 0, max: 2 }), { maxLength: 12 }), (path, mask) => {
-        const run = JSON.stringify({ ...template, path: '@@PATH@@' }).replace(
-          '"@@PATH@@"',
+        // A function, not a string: `$&` in a path is no replacement pattern.
+        const run = JSON.stringify({ ...template, path: '@@PATH@@' }).replace('"@@PATH@@"', () =>
           literal(path, mask),
         );
         const body = Buffer.from(`{"action":"completed","workflow_run":${run}}`, 'utf8');
