@@ -1,4 +1,4 @@
-import { parse as parseYaml } from 'yaml';
+import { createRequire } from 'node:module';
 import { z } from 'zod';
 import { issueLines } from './config-issues.ts';
 import { parseServices, type ServiceSettings } from './config-services.ts';
@@ -225,6 +225,14 @@ export function defaultEnvironments(env: Record<string, string | undefined>): En
   return problems.length > 0 ? { ok: false, problems } : { ok: true, environments };
 }
 
+/**
+ * The `yaml` package, loaded the first time a YAML file is read (a plain `require`, so parsing stays
+ * synchronous): without DEPLOYBOT_CONFIG, its 70-odd modules would cost memory for nothing.
+ */
+function loadYaml(): typeof import('yaml') {
+  return createRequire(import.meta.url)('yaml');
+}
+
 function parseText(file: {
   path: string;
   text: string;
@@ -234,7 +242,7 @@ function parseText(file: {
     if (lower.endsWith('.json')) return { ok: true, data: JSON.parse(file.text) };
     if (lower.endsWith('.yml') || lower.endsWith('.yaml')) {
       // uniqueKeys (the default) turns a duplicated environment into an error, not a silent override.
-      return { ok: true, data: parseYaml(file.text, { prettyErrors: true }) };
+      return { ok: true, data: loadYaml().parse(file.text, { prettyErrors: true }) };
     }
   } catch (error) {
     const message = (error instanceof Error ? (error.message.split('\n')[0] ?? '') : String(error)).replace(

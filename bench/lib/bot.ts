@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -39,7 +40,28 @@ export async function startFakes(): Promise<Fakes> {
   };
 }
 
-/** The bot as deployed: `node src/cli.ts serve` (webhook mode, SQLite, the default log level). */
+/**
+ * The node flags the image starts the bot with: those between `node` and `src/cli.ts` in the
+ * Dockerfile's CMD under `root` (none when it has no such CMD), so the bot is measured as deployed.
+ */
+export function deployedNodeFlags(root: string): string[] {
+  let dockerfile: string;
+  try {
+    dockerfile = readFileSync(join(root, 'Dockerfile'), 'utf8');
+  } catch {
+    return [];
+  }
+  const cmd = [...dockerfile.matchAll(/^CMD\s+(\[.*\])\s*$/gm)].at(-1)?.[1];
+  const args: unknown = cmd === undefined ? null : JSON.parse(cmd);
+  if (!Array.isArray(args) || args[0] !== 'node') return [];
+  const script = args.indexOf('src/cli.ts');
+  return script > 0 ? args.slice(1, script).map(String) : [];
+}
+
+/**
+ * The bot as deployed: `node <the Dockerfile's flags> src/cli.ts serve` (webhook mode, SQLite, the
+ * default log level).
+ */
 export type Bot = ServerProcess & { port: number; dir: string };
 
 /**
@@ -83,9 +105,10 @@ export async function startBot(
     await writeFile(file, options.environments);
     env.DEPLOYBOT_CONFIG = file;
   }
+  const root = options.root ?? ROOT;
   const server = await startServer({
     name: 'bot',
-    args: [join(options.root ?? ROOT, 'src', 'cli.ts'), 'serve'],
+    args: [...deployedNodeFlags(root), join(root, 'src', 'cli.ts'), 'serve'],
     env,
     port,
     core: options.core,

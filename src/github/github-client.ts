@@ -1,9 +1,8 @@
-import { createAppAuth } from '@octokit/auth-app';
 import { throttling } from '@octokit/plugin-throttling';
 import { Octokit } from '@octokit/rest';
 import type { Config } from '../config.ts';
 import type { Repository as RepoRef } from '../core/service.ts';
-import { repositoryInstallationAuth } from './installation-auth.ts';
+import { appAuth, repositoryInstallationAuth } from './installation-auth.ts';
 import { retryRequests } from './retry-requests.ts';
 import { throttleQueues } from './throttle-queues.ts';
 
@@ -89,7 +88,7 @@ export function createGitHubClient(
           })
         : new BotOctokit({
             ...common,
-            authStrategy: createAppAuth,
+            authStrategy: appAuth,
             auth: { appId: auth.appId, privateKey: auth.privateKey, installationId: auth.installationId },
           });
   // Registered after the plugins, so it runs before them: retryRequests reads `request.retries`.

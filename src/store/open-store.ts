@@ -1,6 +1,5 @@
 import { mkdir } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { openPostgresStore } from './postgres.ts';
 import { openSqliteStore } from './sqlite.ts';
 import type { Store } from './store.ts';
 import { StoreError } from './store.ts';
@@ -15,7 +14,11 @@ import { StoreError } from './store.ts';
  * @throws {StoreError} code `unavailable` when the database cannot be opened or reached.
  */
 export async function openStore(databaseUrl: string): Promise<Store> {
-  if (isPostgresUrl(databaseUrl)) return openPostgresStore(databaseUrl);
+  if (isPostgresUrl(databaseUrl)) {
+    // Loaded only here: `pg` and its dependencies cost memory that a SQLite instance never uses.
+    const { openPostgresStore } = await import('./postgres.ts');
+    return openPostgresStore(databaseUrl);
+  }
   if (databaseUrl.trim() === '') throw new RangeError('DATABASE_URL is empty');
   const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(databaseUrl)?.[1];
   if (scheme !== undefined) {

@@ -73,7 +73,7 @@ describe('Dockerfile', () => {
     expect(ofKind('VOLUME', finalStage).map(args).join(' ')).toContain('/app/data');
     const cmd = ofKind('CMD', finalStage).map(args);
     expect(cmd).toHaveLength(1);
-    expect(JSON.parse(cmd[0] ?? 'null')).toEqual(['node', 'src/cli.ts', 'serve']);
+    expect(JSON.parse(cmd[0] ?? 'null')).toEqual(['node', '--max-semi-space-size=2', 'src/cli.ts', 'serve']);
   });
 
   it('has no secret in an ARG or ENV', () => {
