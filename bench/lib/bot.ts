@@ -12,6 +12,7 @@ import {
   TELEGRAM_SECRET,
   TELEGRAM_TOKEN,
 } from '../../test/harness.ts';
+import { buildDist } from '../../tools/build-dist.ts';
 import { freePort, type ServerProcess, startServer } from './processes.ts';
 
 export { ADA, GITHUB_SECRET, SAM, TELEGRAM_SECRET };
@@ -41,25 +42,36 @@ export async function startFakes(): Promise<Fakes> {
 }
 
 /**
- * The node flags the image starts the bot with: those between `node` and `src/cli.ts` in the
- * Dockerfile's CMD under `root` (none when it has no such CMD), so the bot is measured as deployed.
+ * How the image starts the bot, for a checkout at `root`: the node flags and the script of the
+ * Dockerfile's CMD (`node <flags> dist/cli.js serve`), so the bot is measured as deployed. A CMD
+ * that runs `dist/` gets `root`'s sources built there first (`tools/build-dist.ts`, once a run); a
+ * checkout without a Dockerfile (a `git archive` of `src`) runs `src/cli.ts` without flags.
+ * @throws {Error} when the build of `root`'s sources fails.
  */
-export function deployedNodeFlags(root: string): string[] {
+export function deployedCommand(root: string): string[] {
   let dockerfile: string;
   try {
     dockerfile = readFileSync(join(root, 'Dockerfile'), 'utf8');
   } catch {
-    return [];
+    return [join(root, 'src', 'cli.ts')];
   }
   const cmd = [...dockerfile.matchAll(/^CMD\s+(\[.*\])\s*$/gm)].at(-1)?.[1];
   const args: unknown = cmd === undefined ? null : JSON.parse(cmd);
-  if (!Array.isArray(args) || args[0] !== 'node') return [];
-  const script = args.indexOf('src/cli.ts');
-  return script > 0 ? args.slice(1, script).map(String) : [];
+  if (!Array.isArray(args) || args[0] !== 'node') return [join(root, 'src', 'cli.ts')];
+  const at = args.findIndex((a) => a === 'src/cli.ts' || a === 'dist/cli.js');
+  if (at < 0) return [join(root, 'src', 'cli.ts')];
+  const script = String(args[at]);
+  if (script.startsWith('dist/') && !built.has(root)) {
+    const { problems } = buildDist(join(root, 'src'), join(root, 'dist'));
+    if (problems.length > 0) throw new Error(`building ${root}/dist: ${problems.join('; ')}`);
+    built.add(root);
+  }
+  return [...args.slice(1, at).map(String), join(root, script)];
 }
+const built = new Set<string>();
 
 /**
- * The bot as deployed: `node <the Dockerfile's flags> src/cli.ts serve` (webhook mode, SQLite, the
+ * The bot as deployed: the Dockerfile's `node <flags> dist/cli.js serve` (webhook mode, SQLite, the
  * default log level).
  */
 export type Bot = ServerProcess & { port: number; dir: string };
@@ -75,7 +87,7 @@ export async function startBot(
     environments?: string;
     env?: Record<string, string>;
     dir?: string;
-    /** Another checkout's root (`--bot-root`): its src/cli.ts is started instead of this one's. */
+    /** Another checkout's root (`--bot-root`): its bot is started instead of this one's. */
     root?: string | null;
   },
 ): Promise<Bot> {
@@ -108,7 +120,7 @@ export async function startBot(
   const root = options.root ?? ROOT;
   const server = await startServer({
     name: 'bot',
-    args: [...deployedNodeFlags(root), join(root, 'src', 'cli.ts'), 'serve'],
+    args: [...deployedCommand(root), 'serve'],
     env,
     port,
     core: options.core,

@@ -73,7 +73,11 @@ describe('Dockerfile', () => {
     expect(ofKind('VOLUME', finalStage).map(args).join(' ')).toContain('/app/data');
     const cmd = ofKind('CMD', finalStage).map(args);
     expect(cmd).toHaveLength(1);
-    expect(JSON.parse(cmd[0] ?? 'null')).toEqual(['node', '--max-semi-space-size=2', 'src/cli.ts', 'serve']);
+    expect(JSON.parse(cmd[0] ?? 'null')).toEqual(['node', '--max-semi-space-size=2', 'dist/cli.js', 'serve']);
+    // dist/ is built in a stage of its own from src/ and copied in; the sources are not shipped.
+    expect(source).toMatch(/^COPY --from=build \/app\/dist \.\/dist$/m);
+    expect(ofKind('COPY', finalStage).map(args)).not.toContain('src ./src');
+    expect(ofKind('RUN').map(args)).toContain('node tools/build-dist.ts --src src --out dist');
   });
 
   it('has no secret in an ARG or ENV', () => {
