@@ -284,10 +284,12 @@ describe('fake GitHub run simulator', () => {
     const runId = await dispatch('staging');
     const done = gh.simulate(runId, 'success', { delivery: { drop: true } });
     const seen = new Set<string>();
-    for (let i = 0; i < 500; i++) {
+    // Polled as the bot polls, with a pause: a loop without one can outrun the run's own steps.
+    for (let i = 0; i < 1000; i++) {
       const { data } = await octokit.rest.actions.getWorkflowRun({ ...repo, run_id: runId });
       seen.add(data.status ?? '');
       if (data.status === 'completed') break;
+      await new Promise((resolve) => setTimeout(resolve, 10));
     }
     await done;
     expect(seen).toContain('completed');
