@@ -14,6 +14,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { stripTypeScriptTypes } from 'node:module';
 import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
 /** `from './x.ts'`, `import './x.ts'`, `import('./x.ts')`: a relative module specifier ending in `.ts`. */
@@ -68,7 +69,8 @@ function listFiles(dir: string, extension: string): string[] {
     .sort();
 }
 
-if (import.meta.main) {
+// Run as a script (not imported by the bench or the tests); `import.meta.main` needs Node 24.2.
+if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const { values } = parseArgs({ options: { src: { type: 'string' }, out: { type: 'string' } } });
   const srcDir = resolve(values.src ?? 'src');
   const outDir = resolve(values.out ?? 'dist');
