@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -78,6 +78,28 @@ describe('Dockerfile', () => {
     expect(source).toMatch(/^COPY --from=build \/app\/dist \.\/dist$/m);
     expect(ofKind('COPY', finalStage).map(args)).not.toContain('src ./src');
     expect(ofKind('RUN').map(args)).toContain('node tools/build-dist.ts --src src --out dist');
+  });
+
+  it('the commands the docs give to run in the container name the script the image ships', () => {
+    const [script] = (JSON.parse(args(ofKind('CMD', finalStage)[0] as Instruction)) as string[]).filter((a) =>
+      a.endsWith('cli.js'),
+    );
+    expect(script).toBe('dist/cli.js');
+    const texts = [
+      'README.md',
+      '.env.example',
+      ...readdirSync(path.join(REPO_ROOT, 'docs')).map((f) => `docs/${f}`),
+    ];
+    let commands = 0;
+    for (const file of texts.filter((f) => /\.md$|\.env\.example$/.test(f))) {
+      const text = readFileSync(path.join(REPO_ROOT, file), 'utf8');
+      // `docker compose run --rm bot node <script> …` and `docker compose exec bot node <script> …`.
+      for (const [, named] of text.matchAll(/docker compose (?:run --rm|exec) bot\s+node (\S+)/g)) {
+        commands++;
+        expect(named, file).toBe(script);
+      }
+    }
+    expect(commands).toBeGreaterThan(3);
   });
 
   it('has no secret in an ARG or ENV', () => {
