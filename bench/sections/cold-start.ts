@@ -14,7 +14,10 @@ export type ColdStartResult = {
   restartRuns: number[];
 };
 
-/** Cold start: `node src/cli.ts serve` spawned (pinned) until `/readyz` answers 200, polled every 5 ms. */
+/**
+ * Cold start: the bot as deployed (`deployedCommand`: the Dockerfile's `node … dist/cli.js serve`)
+ * spawned (pinned) until `/readyz` answers 200, polled every 5 ms.
+ */
 export async function coldStart(ctx: Context): Promise<ColdStartResult> {
   const restarts = ctx.quick ? 3 : 7;
   const fakes = await startFakes();

@@ -20,9 +20,9 @@ import { freePort } from '../pipeline/support/free-port.ts';
 import { hasExited, stopChild } from '../pipeline/support/teardown.ts';
 
 /**
- * Several bot processes (`node src/cli.ts serve`, as in production) on one throwaway PostgreSQL
- * database, behind a real nginx with the repository's upstream-ha.conf and proxy snippet, talking to
- * the fakes over HTTP. Telegram's and GitHub's webhooks go through nginx, which picks the instance.
+ * Several bot processes (`node src/cli.ts serve`, the sources the image's `dist/` is built from) on
+ * one throwaway PostgreSQL database, behind a real nginx with the repository's upstream-ha.conf and
+ * proxy snippet, talking to the fakes over HTTP. Telegram's and GitHub's webhooks go through nginx, which picks the instance.
  */
 
 export const nginxTool = findTool('nginx', "apt-get install nginx (Debian's), listed in .ci/apt-infra.txt");
