@@ -33,7 +33,8 @@ EXPOSE 8080
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||8080)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 # --max-semi-space-size=2 (MB): under a burst of webhooks V8 otherwise grows its young generation
-# to 64 MB semi-spaces and keeps them. With 1,000 deployments moving at once the RSS went from about
-# 140 MB at ready to 260-290 MB without the cap, 180 MB with it (190-200 MB with 4 MB), for the same
-# CPU per webhook delivery (README, "Benchmarks": the benchmark starts the bot with this CMD's flags).
+# to 64 MB semi-spaces and keeps them. With 1,000 deployments moving at once (measured from src/,
+# before dist/) the RSS after the burst was 260-290 MB without the cap, 180 MB with it (190-200 MB
+# with 4 MB), for the same CPU per delivery; from dist/ it is about 155 MB. The benchmark starts the
+# bot with this CMD (README, "Benchmarks").
 CMD ["node", "--max-semi-space-size=2", "dist/cli.js", "serve"]
