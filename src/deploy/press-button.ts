@@ -151,22 +151,36 @@ async function checkPresser(deps: DeployDeps, actor: Actor, pressed: Pressed): P
   return refused('forbidden', `You may no longer ${what}.`);
 }
 
-/** Confirm of a deploy or rollback: the guards once more, then the dispatch. */
+/**
+ * How long a Confirm holds its environment while it is checked and dispatched: two Confirms of
+ * different requests pressed at once (on one instance or two) would otherwise both pass the
+ * in-flight check before either is claimed. Given back when the dispatch settles; a crash frees it
+ * after this long.
+ */
+const CONFIRM_CLAIM_MS = 60_000;
+
+/** Confirm of a deploy or rollback: the environment claimed, the guards once more, then the dispatch. */
 async function confirm(
   deps: DeployDeps,
   actor: Actor,
   deployment: DeploymentRecord,
   now: number,
 ): Promise<PressOutcome> {
+  const claim = `confirm:${deps.service.name}/${deployment.environment}`;
+  const release = () => deps.store.releaseLease(claim, deployment.id).then(noop, noop);
   const env = findEnvironment(deps.config.environments, deployment.environment);
-  const guard = env ? await recheckGuards(deps, env, deployment) : { ok: true as const };
+  const guard = !(await deps.store.tryLease(claim, deployment.id, CONFIRM_CLAIM_MS, now))
+    ? {
+        ok: false as const,
+        reason: 'in_flight' as const,
+        message: `Another Confirm for ${deployment.environment} went first. Wait for its deployment to finish, then ask again.`,
+      }
+    : env
+      ? await recheckGuards(deps, env, deployment)
+      : { ok: true as const };
   if (!guard.ok) {
-    const { record } = await updateDeployment(deps.store, deployment.id, now, (current) =>
-      current.state === 'requested'
-        ? { state: 'cancelled', finishedAt: now, detail: { ...current.detail, note: guard.message } }
-        : null,
-    );
-    deps.notify.changed(record.id);
+    await release();
+    await endRequest(deps, deployment.id, now, guard.message);
     await auditDeployment(deps, actor, deployment, `${deployment.action}_refused`, guard.reason);
     return refused(guard.reason, guard.message);
   }
@@ -174,11 +188,16 @@ async function confirm(
     await auditDeployment(deps, actor, deployment, `${deployment.action}_confirmed`, 'confirmed');
   } catch (error) {
     // The Confirm is used up, but nothing happens unrecorded: the request ends, and says why.
+    await release();
     await endRequest(deps, deployment.id, now, UNRECORDED_NOTE);
     throw error;
   }
-  return { kind: 'confirmed', deployment, dispatch: dispatchDeployment(deps, deployment.id) };
+  const dispatch = dispatchDeployment(deps, deployment.id);
+  void dispatch.then(release, release);
+  return { kind: 'confirmed', deployment, dispatch };
 }
+
+const noop = () => {};
 
 async function endRequest(deps: DeployDeps, id: string, now: number, note: string): Promise<void> {
   const { changed } = await updateDeployment(deps.store, id, now, (current) =>

@@ -171,8 +171,9 @@ export type Store = {
   adoptUnscoped(service: string): Promise<number>;
 
   /**
-   * A lease for periodic work shared by several instances (reconciliation, reminders): true when
-   * `holder` holds `name` until `now + ttlMs` (taken, renewed, or taken over after expiry).
+   * A lease shared by several instances (reconciliation, reminders, a message being sent, an
+   * environment being confirmed): true when `holder` holds `name` until `now + ttlMs` (taken,
+   * renewed, or taken over after expiry).
    */
   tryLease(name: string, holder: string, ttlMs: number, now: number): Promise<boolean>;
 

@@ -51,6 +51,23 @@ describe('one deployment at a time per environment', () => {
     expect(audit.some((a) => a.action === 'deploy_refused' && a.outcome === 'in_flight')).toBe(true);
   });
 
+  it('lets one of two Confirms pressed at the same moment through, never both', async () => {
+    h = await startHarness({ env: TWO_ADMINS });
+    const ada = await request(h, ADA, '/deploy production');
+    const eve = await request(h, EVE, '/deploy production');
+    await Promise.all([
+      h.press(ADA, ada.message.message_id, ada.data),
+      h.press(EVE, eve.message.message_id, eve.data),
+    ]);
+    await eventually(() => dispatches(h as Harness).length >= 1, 15_000, 'a dispatch');
+    await eventually(() => h?.telegram.answeredCallbacks.length === 2, 15_000, 'both presses answered');
+    // Time for a second dispatch to show if one were under way.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(dispatches(h)).toHaveLength(1);
+    const refused = (await h.audit()).filter((a) => a.action === 'deploy_refused');
+    expect(refused.map((a) => a.outcome)).toEqual(['in_flight']);
+  });
+
   it('sees a run in flight behind any number of open requests', async () => {
     h = await startHarness({ env: TWO_ADMINS });
     const store = h.service.deps.store;
