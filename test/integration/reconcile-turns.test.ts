@@ -11,25 +11,35 @@ afterEach(async () => {
   h = undefined;
 });
 
+/** Sam deploys every environment; each run exists on the fake GitHub, its record is `dispatched`. */
+async function deployAll(harness: Harness): Promise<Map<number, string>> {
+  const store = harness.service.deps.store;
+  const runs = new Map<number, string>();
+  for (const name of NAMES) {
+    await harness.say(SAM, `/deploy ${name}`);
+    const run = await eventually(
+      () => harness.github.runs.list().find((r) => r.inputs.environment === name),
+      15_000,
+      `run of ${name}`,
+    );
+    await eventually(
+      async () => (await store.listDeployments({ environment: name, states: ['dispatched'] })).length === 1,
+      15_000,
+      `${name} dispatched`,
+    );
+    runs.set(run.id, name);
+  }
+  return runs;
+}
+
 describe('reconciliation with more deployments in flight than one pass polls', () => {
   it('resumes each pass where the last stopped, so every run is polled once within a few passes', async () => {
     h = await startHarness({ configYaml: SEVEN });
     const harness = h;
     const store = harness.service.deps.store;
-    for (const name of NAMES) {
-      await harness.say(SAM, `/deploy ${name}`);
-      const run = await eventually(
-        () => harness.github.runs.list().find((r) => r.inputs.environment === name),
-        15_000,
-        `run of ${name}`,
-      );
-      await eventually(
-        async () => (await store.listDeployments({ environment: name, states: ['dispatched'] })).length === 1,
-        15_000,
-        `${name} dispatched`,
-      );
+    for (const runId of (await deployAll(harness)).keys()) {
       // Every webhook of every run is lost: only polling can tell the bot.
-      await harness.github.simulate(run.id, 'success', { delivery: { drop: true }, delayMs: 0 });
+      await harness.github.simulate(runId, 'success', { delivery: { drop: true }, delayMs: 0 });
     }
     const succeeded = async () =>
       (await store.listDeployments({ states: ['succeeded'] })).map((d) => d.environment).sort();
@@ -50,5 +60,27 @@ describe('reconciliation with more deployments in flight than one pass polls', (
     expect(await succeeded()).toEqual(NAMES);
     // Nothing is left in flight: the next pass has nothing to poll.
     expect(await pass()).toMatchObject({ polled: 0, resumeAfter: null });
+  });
+
+  it('turns through runs that stay in progress instead of polling the newest ones every pass', async () => {
+    h = await startHarness({ configYaml: SEVEN });
+    const harness = h;
+    const runs = await deployAll(harness);
+    /** The environments whose run GitHub was asked about during `work`. */
+    const polledDuring = async (work: () => Promise<unknown>) => {
+      const from = harness.github.requests.length;
+      await work();
+      return harness.github.requests
+        .slice(from)
+        .map((r) => (r.method === 'GET' ? /\/actions\/runs\/(\d+)$/.exec(r.path)?.[1] : undefined))
+        .flatMap((id) => (id === undefined ? [] : [runs.get(Number(id)) ?? `unknown ${id}`]))
+        .sort();
+    };
+    const pass = reconcileInTurns(harness.service.deps, 3);
+    // No run moves, so every record stays in flight: only the cursor moves the passes on.
+    expect(await polledDuring(pass)).toEqual(['e5', 'e6', 'e7']);
+    expect(await polledDuring(pass)).toEqual(['e2', 'e3', 'e4']);
+    expect(await polledDuring(pass)).toEqual(['e1']);
+    expect(await polledDuring(pass)).toEqual(['e5', 'e6', 'e7']);
   });
 });
