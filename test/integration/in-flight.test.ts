@@ -42,7 +42,9 @@ describe('one deployment at a time per environment', () => {
     // Eve's request ends, saying why; GitHub got one dispatch, not two queued runs.
     await eventually(
       () =>
-        h?.botMessages(EVE.id).some((m) => m.text.includes('Cancelled') || m.text.includes('started since')),
+        h
+          ?.botMessages(EVE.id)
+          .some((m) => m.text.includes('A deployment to production started since you asked')),
       15_000,
       'Eve’s request ended',
     );
