@@ -13,7 +13,7 @@
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { stripTypeScriptTypes } from 'node:module';
-import { dirname, join, relative, resolve } from 'node:path';
+import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
@@ -25,11 +25,16 @@ const RELATIVE = /(?:\bfrom|\bimport)\s*\(?\s*(['"])(\.{1,2}\/[^'"\n]*)\1/g;
 export type BuildResult = { files: number; problems: string[] };
 
 /**
- * Strips every non-test `.ts` under `srcDir` into `outDir` (emptied first).
+ * Strips every non-test `.ts` under `srcDir` into `outDir` (emptied first; refused when the two
+ * overlap, so a slip of `--out` cannot delete the sources).
  * @returns the number of files written, and what stopped the build (empty when it succeeded).
  */
 export function buildDist(srcDir: string, outDir: string): BuildResult {
   const problems: string[] = [];
+  // The output folder is emptied first: never the sources, a folder holding them, or one inside them.
+  const [src, out] = [resolve(srcDir), resolve(outDir)];
+  if (out === src || src.startsWith(`${out}${sep}`) || out.startsWith(`${src}${sep}`))
+    return { files: 0, problems: [`--out ${outDir} overlaps --src ${srcDir}: refusing to empty it`] };
   const sources = listSources(srcDir);
   rmSync(outDir, { recursive: true, force: true });
   for (const file of sources) {

@@ -56,6 +56,17 @@ describe('npm run build (tools/build-dist.ts)', () => {
     expect(problems[1]).toBe('lost.js: imports ./missing.js, which is not in the build');
   });
 
+  it('refuses an output folder that would hold or be the sources, and deletes nothing', () => {
+    mkdirSync(join(scratch, 'keep', 'src'), { recursive: true });
+    writeFileSync(join(scratch, 'keep', 'src', 'a.ts'), 'export const a = 1;\n');
+    for (const out of ['keep/src', 'keep', '.', 'keep/src/dist']) {
+      const { files, problems } = buildDist(join(scratch, 'keep', 'src'), join(scratch, out));
+      expect(files, out).toBe(0);
+      expect(problems[0], out).toMatch(/overlaps --src .*: refusing to empty it$/);
+    }
+    expect(readFileSync(join(scratch, 'keep', 'src', 'a.ts'), 'utf8')).toBe('export const a = 1;\n');
+  });
+
   describe('the built bot', () => {
     let telegram: FakeTelegram;
     let github: FakeGitHub;
