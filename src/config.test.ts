@@ -43,6 +43,27 @@ function problems(env: Env): string[] {
 
 describe('loadConfig: valid', () => {
   it('builds the full config in token mode with every default', () => {
+    // The implicit service (no `services:`) holds the same environments as the top level.
+    const defaultEnvironments = [
+      {
+        name: 'staging',
+        branch: 'develop',
+        refs: [{ kind: 'branch', pattern: '**' }, { kind: 'tag', pattern: '**' }, { kind: 'sha' }],
+        role: 'staging',
+        confirm: false,
+        windows: null,
+        healthUrl: null,
+      },
+      {
+        name: 'production',
+        branch: 'main',
+        refs: [{ kind: 'branch', pattern: 'main' }],
+        role: 'admin',
+        confirm: true,
+        windows: null,
+        healthUrl: null,
+      },
+    ];
     expect(ok(base)).toEqual({
       telegram: {
         token: TOKEN,
@@ -61,51 +82,13 @@ describe('loadConfig: valid', () => {
         webhookSecret: GH_SECRET,
         workflow: 'deploy.yml',
       },
-      environments: [
-        {
-          name: 'staging',
-          branch: 'develop',
-          refs: [{ kind: 'branch', pattern: '**' }, { kind: 'tag', pattern: '**' }, { kind: 'sha' }],
-          role: 'staging',
-          confirm: false,
-          windows: null,
-          healthUrl: null,
-        },
-        {
-          name: 'production',
-          branch: 'main',
-          refs: [{ kind: 'branch', pattern: 'main' }],
-          role: 'admin',
-          confirm: true,
-          windows: null,
-          healthUrl: null,
-        },
-      ],
+      environments: defaultEnvironments,
       services: [
         {
           name: 'shop',
           repository: { owner: 'acme', repo: 'shop' },
           workflow: 'deploy.yml',
-          environments: [
-            {
-              name: 'staging',
-              branch: 'develop',
-              refs: [{ kind: 'branch', pattern: '**' }, { kind: 'tag', pattern: '**' }, { kind: 'sha' }],
-              role: 'staging',
-              confirm: false,
-              windows: null,
-              healthUrl: null,
-            },
-            {
-              name: 'production',
-              branch: 'main',
-              refs: [{ kind: 'branch', pattern: 'main' }],
-              role: 'admin',
-              confirm: true,
-              windows: null,
-              healthUrl: null,
-            },
-          ],
+          environments: defaultEnvironments,
           admins: [],
           deployers: [],
           chats: [],
