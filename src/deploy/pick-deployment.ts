@@ -8,7 +8,7 @@ import { toGitHubError } from '../github/github-error.ts';
 import { dateRefs, listRefs, type NamedRef } from '../github/list-refs.ts';
 import { type Actor, auditAs, type DeployDeps } from './deploy-deps.ts';
 import { type RequestOutcome, requestDeployment } from './request-deployment.ts';
-import { withService } from './service-deps.ts';
+import { commandTarget, withService } from './service-deps.ts';
 
 /** At most this many refs are offered (newest first): a phone screen of buttons. */
 export const PICK_REFS = 8;
@@ -25,8 +25,11 @@ export type PickOutcome =
   | { kind: 'refused'; reason: PickRefusal; message: string }
   /** The next step: a question and its buttons. */
   | { kind: 'choose'; text: string; buttons: PickButton[] }
-  /** The last step: the same outcome as typing `/deploy <service> <env> <ref>`. */
-  | { kind: 'requested'; outcome: RequestOutcome };
+  /**
+   * The last step: the same outcome as typing `/deploy <service> <env> <ref>`, and what the
+   * picker's message says now that it is done (`Deploy shop staging: 🏷 v1.4.2.`).
+   */
+  | { kind: 'requested'; outcome: RequestOutcome; text: string };
 
 const refused = (reason: PickRefusal, message: string): PickOutcome => ({ kind: 'refused', reason, message });
 
@@ -91,7 +94,11 @@ export async function pressPick(
       environment: target.env.name,
       ref: ref.name,
     });
-    return { kind: 'requested', outcome };
+    return {
+      kind: 'requested',
+      outcome,
+      text: `Deploy ${commandTarget(scoped, target.env.name)}: ${refLabel(ref)}.`,
+    };
   }
   return refChoices(scoped, target.service, target.env, refs);
 }
@@ -101,19 +108,23 @@ function allowedRefs(env: EnvironmentSpec, refs: readonly NamedRef[]): NamedRef[
   return refs.filter((r) => allowedRefKinds(env.refs, r.name, false)[r.kind]);
 }
 
+/** A ref as its button shows it: 🏷 for a tag, 🌿 for a branch. */
+const refLabel = (ref: NamedRef): string => `${ref.kind === 'tag' ? '🏷' : '🌿'} ${ref.name}`;
+
+/** `deps` is scoped to `service` ({@link withService}). */
 async function refChoices(
   deps: DeployDeps,
   service: Service,
   env: EnvironmentSpec,
   refs: readonly NamedRef[],
 ): Promise<PickOutcome> {
-  const where = deps.services.config.services.length > 1 ? `${service.name} ${env.name}` : env.name;
+  const where = commandTarget(deps, env.name);
   if (refs.length === 0) {
     return refused('no_refs', `No branch or tag of ${where} is allowed; type /deploy ${where} <sha>.`);
   }
   const ordered = (await dateRefs(deps.github, deps.repo, refs.slice(0, DATED_REFS))).slice(0, PICK_REFS);
   const buttons = ordered.map((r) => ({
-    label: `${r.kind === 'tag' ? '🏷' : '🌿'} ${r.name}`,
+    label: refLabel(r),
     id: pickId({ step: 'ref', service: service.name, environment: env.name, ref: r.name }),
   }));
   return { kind: 'choose', text: `Deploy ${where}: pick a branch or tag (newest first).`, buttons };

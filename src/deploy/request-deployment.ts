@@ -57,7 +57,11 @@ export async function requestDeployment(deps: DeployDeps, request: DeployRequest
   const { env } = named;
   if (!hasRole(actor.id, env.role, config.access)) {
     await auditAs(deps, actor, { action: 'deploy_denied', environment: env.name, outcome: 'forbidden' });
-    return { kind: 'refused', reason: 'forbidden', message: `You may not deploy to ${env.name}.` };
+    return {
+      kind: 'refused',
+      reason: 'forbidden',
+      message: `You may not deploy ${deployTarget(deps, env.name)}.`,
+    };
   }
   const { rest: givenRef, override } = splitOverride(request.ref);
   const guard = await checkGuards(deps, env, actor, override, { windows: true });
@@ -140,4 +144,11 @@ async function checkTarget(
       return { kind: 'refused', reason: 'github_error', message: error.userMessage };
     throw error;
   }
+}
+
+/** `to staging`, or `shop to staging` where the bot serves several services. */
+function deployTarget(deps: DeployDeps, environment: string): string {
+  return deps.services.config.services.length > 1
+    ? `${deps.service.name} to ${environment}`
+    : `to ${environment}`;
 }

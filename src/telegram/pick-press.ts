@@ -48,8 +48,9 @@ export async function onPickButton(
       .catch(() => {});
     return;
   }
-  // The picker has done its job: its buttons go, so it cannot be pressed twice by accident.
-  await ctx.editMessageReplyMarkup().catch(() => {});
+  // The picker has done its job: it says what was picked, and its buttons go (an edit without
+  // reply_markup drops them), so it cannot be pressed twice by accident.
+  await ctx.editMessageText(escapeHtml(outcome.text), { parse_mode: 'HTML' }).catch(() => {});
   await followRequest(outcome.outcome, message.chat.id, deps);
 }
 

@@ -65,8 +65,8 @@ async function deployStaging(harness: Harness, who: Person, service: string) {
 describe('services: two repositories, two teams, one bot', () => {
   it('a deployer of one service cannot deploy the other; each dispatch goes to its own repository', async () => {
     h = await start();
-    expect(await ask(h, EVE, '/deploy shop staging')).toContain('You may not deploy to staging.');
-    expect(await ask(h, SAM, '/deploy billing staging')).toContain('You may not deploy to staging.');
+    expect(await ask(h, EVE, '/deploy shop staging')).toContain('You may not deploy shop to staging.');
+    expect(await ask(h, SAM, '/deploy billing staging')).toContain('You may not deploy billing to staging.');
     const billing = await deployStaging(h, EVE, 'billing');
     expect(billing.inputs.requested_by).toContain('Eve');
     expect(runsOf(h, 'acme/shop')).toHaveLength(0);
@@ -236,8 +236,10 @@ describe('services: two repositories, two teams, one bot', () => {
     await h.press(ADA, confirm.message_id, buttonData(confirm, 'Deploy'));
     const run = await eventually(() => runsOf(h, 'acme/shop')[0], 15_000, 'dispatch');
     expect(run.inputs.environment).toBe('production');
-    // The picker's buttons are gone once it has done its job.
-    expect(h.telegram.message(ADA.id, targets.message_id)?.reply_markup).toBeUndefined();
+    // Once it has done its job the picker says what was picked, and its buttons are gone.
+    const picker = h.telegram.message(ADA.id, targets.message_id);
+    expect(picker?.text).toBe('Deploy shop production: 🌿 main.');
+    expect(picker?.reply_markup).toBeUndefined();
   });
 });
 
