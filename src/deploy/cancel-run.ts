@@ -7,6 +7,7 @@ import { type Actor, auditAs, auditDeployment, type DeployDeps } from './deploy-
 import { environmentArgument } from './environment-argument.ts';
 import { findInFlight } from './find-in-flight.ts';
 import { openConfirmation } from './open-confirmation.ts';
+import { commandTarget } from './service-deps.ts';
 
 export type CancelRefusal = 'usage' | 'unknown_environment' | 'forbidden' | 'nothing_in_flight';
 
@@ -44,7 +45,11 @@ export async function requestCancel(
   const { env } = named;
   const deployment = await findInFlight(deps, env.name);
   if (!deployment) {
-    return { kind: 'refused', reason: 'nothing_in_flight', message: `Nothing is in flight for ${env.name}.` };
+    return {
+      kind: 'refused',
+      reason: 'nothing_in_flight',
+      message: `Nothing is in flight for ${commandTarget(deps, env.name)}.`,
+    };
   }
   const confirmation = await openConfirmation(deps, {
     kind: 'cancel',

@@ -125,7 +125,7 @@ export async function recheckGuards(
     return {
       ok: false,
       reason: 'in_flight',
-      message: `A deployment to ${env.name} started since you asked (${running.sha.slice(0, 7)}, ${running.state.replace('_', ' ')}). Wait for it to finish, then ask again.`,
+      message: `A deployment to ${commandTarget(deps, env.name)} started since you asked (${running.sha.slice(0, 7)}, ${running.state.replace('_', ' ')}). Wait for it to finish, then ask again.`,
     };
   }
   const lock = await deps.store.getLock(env.name, now, deps.service.name);
@@ -133,7 +133,7 @@ export async function recheckGuards(
     return {
       ok: false,
       reason: 'locked',
-      message: `${env.name} was locked since you asked, by ${describeLock(lock, env, now)}`,
+      message: `${commandTarget(deps, env.name)} was locked since you asked, by ${describeLock(lock, env, now)}`,
     };
   }
   if (record.action === 'deploy' && env.windows) {
@@ -142,7 +142,7 @@ export async function recheckGuards(
       return {
         ok: false,
         reason: 'outside_window',
-        message: `The deployment window of ${env.name} closed since you asked.${opensLine(nowCheck.nextOpening, env)}`,
+        message: `The deployment window of ${commandTarget(deps, env.name)} closed since you asked.${opensLine(nowCheck.nextOpening, env)}`,
       };
     }
   }
@@ -160,13 +160,16 @@ async function blockersOf(
   const blockers: Blocker[] = [];
   const lock = await deps.store.getLock(env.name, now, deps.service.name);
   if (lock)
-    blockers.push({ code: 'locked', message: `${env.name} is locked by ${describeLock(lock, env, now)}.` });
+    blockers.push({
+      code: 'locked',
+      message: `${commandTarget(deps, env.name)} is locked by ${describeLock(lock, env, now)}.`,
+    });
   if (options.windows && env.windows) {
     const check = checkWindow(env.windows, now);
     if (!check.open) {
       blockers.push({
         code: 'outside_window',
-        message: `${env.name} is outside its deployment window.${opensLine(check.nextOpening, env)}`,
+        message: `${commandTarget(deps, env.name)} is outside its deployment window.${opensLine(check.nextOpening, env)}`,
       });
     }
   }

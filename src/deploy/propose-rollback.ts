@@ -152,8 +152,8 @@ async function findRollbackTarget(
       kind: 'refused',
       reason: 'no_history',
       message: current
-        ? `${env.name} has no earlier successful deployment than the one running now (${current.sha.slice(0, 7)}) that the deploy workflow made on the default branch and ${env.branch} holds: nothing to roll back to.`
-        : `${env.name} has no successful deployment on GitHub yet: nothing to roll back to.`,
+        ? `${commandTarget(deps, env.name)} has no earlier successful deployment than the one running now (${current.sha.slice(0, 7)}) that the deploy workflow made on the default branch and ${env.branch} holds: nothing to roll back to.`
+        : `${commandTarget(deps, env.name)} has no successful deployment on GitHub yet: nothing to roll back to.`,
     };
   }
   return { kind: 'found', current, target, commit, currentSubject };

@@ -60,7 +60,7 @@ export async function requestDeployment(deps: DeployDeps, request: DeployRequest
     return {
       kind: 'refused',
       reason: 'forbidden',
-      message: `You may not deploy ${deployTarget(deps, env.name)}.`,
+      message: `You may not deploy to ${commandTarget(deps, env.name)}.`,
     };
   }
   const { rest: givenRef, override } = splitOverride(request.ref);
@@ -75,7 +75,7 @@ export async function requestDeployment(deps: DeployDeps, request: DeployRequest
     return {
       kind: 'refused',
       reason: 'in_flight',
-      message: `A deployment to ${env.name} is already ${running.state.replace('_', ' ')} (${running.sha.slice(0, 7)}). Wait for it to finish, or /cancel ${commandTarget(deps, env.name)}.`,
+      message: `A deployment to ${commandTarget(deps, env.name)} is already ${running.state.replace('_', ' ')} (${running.sha.slice(0, 7)}). Wait for it to finish, or /cancel ${commandTarget(deps, env.name)}.`,
     };
   }
 
@@ -132,7 +132,7 @@ async function checkTarget(
     return {
       kind: 'refused',
       reason: 'ref_not_allowed',
-      message: `${env.name} accepts only ${describeRefRules(env.refs)}; not "${checked.ref}".`,
+      message: `${commandTarget(deps, env.name)} accepts only ${describeRefRules(env.refs)}; not "${checked.ref}".`,
     };
   }
   try {
@@ -144,11 +144,4 @@ async function checkTarget(
       return { kind: 'refused', reason: 'github_error', message: error.userMessage };
     throw error;
   }
-}
-
-/** `to staging`, or `shop to staging` where the bot serves several services. */
-function deployTarget(deps: DeployDeps, environment: string): string {
-  return deps.services.config.services.length > 1
-    ? `${deps.service.name} to ${environment}`
-    : `to ${environment}`;
 }

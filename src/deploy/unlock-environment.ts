@@ -2,6 +2,7 @@ import { hasRole } from '../core/roles.ts';
 import type { EnvironmentLock } from '../store/store.ts';
 import { type Actor, auditAs, type DeployDeps } from './deploy-deps.ts';
 import { environmentArgument } from './environment-argument.ts';
+import { commandTarget } from './service-deps.ts';
 
 export type UnlockRefusal = 'usage' | 'unknown_environment' | 'forbidden' | 'not_locked';
 
@@ -23,7 +24,12 @@ export async function unlockEnvironment(
   if (!named.ok) return { kind: 'refused', reason: named.reason, message: named.message };
   const { env } = named;
   const held = await deps.store.getLock(env.name, deps.now(), deps.service.name);
-  if (!held) return { kind: 'refused', reason: 'not_locked', message: `${env.name} is not locked.` };
+  if (!held)
+    return {
+      kind: 'refused',
+      reason: 'not_locked',
+      message: `${commandTarget(deps, env.name)} is not locked.`,
+    };
   // Recorded before it takes effect.
   await auditAs(deps, actor, {
     action: 'unlock',
@@ -33,7 +39,11 @@ export async function unlockEnvironment(
   const released = await deps.store.releaseLock(env.name, deps.now(), deps.service.name);
   if (!released) {
     await auditAs(deps, actor, { action: 'unlock_refused', environment: env.name, outcome: 'not_locked' });
-    return { kind: 'refused', reason: 'not_locked', message: `${env.name} is not locked.` };
+    return {
+      kind: 'refused',
+      reason: 'not_locked',
+      message: `${commandTarget(deps, env.name)} is not locked.`,
+    };
   }
   return { kind: 'unlocked', lock: released };
 }

@@ -65,8 +65,8 @@ async function deployStaging(harness: Harness, who: Person, service: string) {
 describe('services: two repositories, two teams, one bot', () => {
   it('a deployer of one service cannot deploy the other; each dispatch goes to its own repository', async () => {
     h = await start();
-    expect(await ask(h, EVE, '/deploy shop staging')).toContain('You may not deploy shop to staging.');
-    expect(await ask(h, SAM, '/deploy billing staging')).toContain('You may not deploy billing to staging.');
+    expect(await ask(h, EVE, '/deploy shop staging')).toContain('You may not deploy to shop staging.');
+    expect(await ask(h, SAM, '/deploy billing staging')).toContain('You may not deploy to billing staging.');
     const billing = await deployStaging(h, EVE, 'billing');
     expect(billing.inputs.requested_by).toContain('Eve');
     expect(runsOf(h, 'acme/shop')).toHaveLength(0);
@@ -86,7 +86,8 @@ describe('services: two repositories, two teams, one bot', () => {
   it('a lock on one service does not touch the other', async () => {
     h = await start();
     expect(await ask(h, ADA, '/lock shop staging 1h freeze')).toContain('locked');
-    expect(await ask(h, SAM, '/deploy shop staging')).toContain('locked');
+    // A refusal says which service's environment it is about (two have a staging here).
+    expect(await ask(h, SAM, '/deploy shop staging')).toContain('shop staging is locked by Ada');
     // Hints in answers name the service, so they can be typed as they are.
     expect(await ask(h, ADA, '/lock shop staging 2h again')).toContain('/unlock shop staging first');
     await deployStaging(h, EVE, 'billing');
@@ -96,7 +97,7 @@ describe('services: two repositories, two teams, one bot', () => {
     expect(status).toContain('billing');
     expect(status.split('billing')[0]).toContain('freeze');
     expect(status.split('billing')[1]).not.toContain('freeze');
-    expect(await ask(h, ADA, '/unlock billing staging')).not.toContain('Unlocked');
+    expect(await ask(h, ADA, '/unlock billing staging')).toBe('billing staging is not locked.');
     expect(await ask(h, ADA, '/unlock shop staging')).toContain('nlocked');
   });
 
