@@ -1,15 +1,14 @@
 import { formatInZone } from '../core/deployment-window.ts';
 import { findEnvironment } from '../core/environment.ts';
 import type { DeployDeps } from './deploy-deps.ts';
-import { forServiceName } from './service-deps.ts';
+import { commandTarget, forServiceName } from './service-deps.ts';
 
 /** How long before its expiry a lock's owner is reminded. */
 export const REMIND_BEFORE_MS = 10 * 60_000;
 
 /**
  * Reminds each lock's owner, once, about ten minutes before the lock expires (locks of ten minutes
- * or less are not reminded; a message to the
- * owner's private chat: a user's private chat id is their user id). `markLockReminded` is atomic, so
+ * or less are not reminded), in the owner's private chat: a user's private chat id is their user id. `markLockReminded` is atomic, so
  * with several instances only one sends it. Returns how many reminders were sent.
  */
 export async function remindLockOwners(deps: DeployDeps): Promise<number> {
@@ -23,11 +22,7 @@ export async function remindLockOwners(deps: DeployDeps): Promise<number> {
     if (!(await deps.store.markLockReminded(lock.environment, lock.createdAt, now, service))) continue;
     const scoped = forServiceName(deps, service);
     const zone = findEnvironment(scoped.config.environments, lock.environment)?.windows?.timezone ?? 'UTC';
-    // With several services the commands name the service.
-    const target =
-      deps.services.config.services.length > 1
-        ? `${scoped.service.name} ${lock.environment}`
-        : lock.environment;
+    const target = commandTarget(scoped, lock.environment);
     const minutes = Math.max(1, Math.round((lock.expiresAt - now) / 60_000));
     try {
       await deps.notify.tell(

@@ -85,7 +85,9 @@ describe('services: two repositories, two teams, one bot', () => {
 
   it('a lock on one service does not touch the other', async () => {
     h = await start();
-    expect(await ask(h, ADA, '/lock shop staging 1h freeze')).toContain('locked');
+    const locked = await ask(h, ADA, '/lock shop staging 1h freeze');
+    expect(locked).toContain('shop staging is locked for 1h');
+    expect(locked).toContain('/unlock shop staging lifts it');
     // A refusal says which service's environment it is about (two have a staging here).
     expect(await ask(h, SAM, '/deploy shop staging')).toContain('shop staging is locked by Ada');
     // Hints in answers name the service, so they can be typed as they are.
@@ -98,7 +100,7 @@ describe('services: two repositories, two teams, one bot', () => {
     expect(status.split('billing')[0]).toContain('freeze');
     expect(status.split('billing')[1]).not.toContain('freeze');
     expect(await ask(h, ADA, '/unlock billing staging')).toBe('billing staging is not locked.');
-    expect(await ask(h, ADA, '/unlock shop staging')).toContain('nlocked');
+    expect(await ask(h, ADA, '/unlock shop staging')).toContain('shop staging is unlocked');
   });
 
   it('webhooks of both repositories end in the right messages', async () => {

@@ -2,6 +2,7 @@ import { formatInZone } from '../../core/deployment-window.ts';
 import { findEnvironment } from '../../core/environment.ts';
 import { formatLockDuration } from '../../core/lock-duration.ts';
 import { lockEnvironment } from '../../deploy/lock-environment.ts';
+import { commandTarget } from '../../deploy/service-deps.ts';
 import { escapeHtml } from '../html.ts';
 import type { CommandHandler } from './command-input.ts';
 
@@ -14,7 +15,8 @@ export const lockCommand: CommandHandler = async ({ actor, chatId, words }, deps
   }
   const { lock } = outcome;
   const zone = findEnvironment(deps.deploy.config.environments, lock.environment)?.windows?.timezone ?? 'UTC';
-  const name = escapeHtml(lock.environment);
+  // `shop staging` where the bot serves several services: the hint can be typed as it is.
+  const name = escapeHtml(commandTarget(deps.deploy, lock.environment));
   await deps.outbox.send(
     chatId,
     [

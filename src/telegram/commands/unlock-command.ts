@@ -1,3 +1,4 @@
+import { commandTarget } from '../../deploy/service-deps.ts';
 import { unlockEnvironment } from '../../deploy/unlock-environment.ts';
 import { escapeHtml } from '../html.ts';
 import type { CommandHandler } from './command-input.ts';
@@ -13,6 +14,6 @@ export const unlockCommand: CommandHandler = async ({ actor, chatId, words }, de
   const { lock } = outcome;
   await deps.outbox.send(
     chatId,
-    `🔓 <b>${escapeHtml(lock.environment)}</b> is unlocked (it was locked by ${escapeHtml(lock.ownerName)}: ${escapeHtml(lock.reason)}).`,
+    `🔓 <b>${escapeHtml(commandTarget(deps.deploy, lock.environment))}</b> is unlocked (it was locked by ${escapeHtml(lock.ownerName)}: ${escapeHtml(lock.reason)}).`,
   );
 };
