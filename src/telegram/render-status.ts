@@ -71,7 +71,10 @@ const OUTCOME_ICON: Record<string, string> = {
   inactive: '▫️',
 };
 
-/** The /history answer, newest first, saying where each line comes from. */
+/**
+ * The /history answer, newest first, saying where each line comes from. `environment` as the
+ * commands name it (`shop staging` where there are several services).
+ */
 export function renderHistory(environment: string, entries: readonly HistoryEntry[]): string {
   const head = `<b>History of ${escapeHtml(environment)}</b> (last ${entries.length}; from GitHub's Deployments API, matched with the bot's records: "via Telegram")`;
   if (entries.length === 0) return `${head}\nNo deployments yet.`;

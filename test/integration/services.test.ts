@@ -94,6 +94,7 @@ describe('services: two repositories, two teams, one bot', () => {
     expect(await ask(h, ADA, '/lock shop staging 2h again')).toContain('/unlock shop staging first');
     await deployStaging(h, EVE, 'billing');
     expect(runsOf(h, 'acme/shop')).toHaveLength(0);
+    expect(await ask(h, ADA, '/history billing staging')).toContain('History of billing staging');
     const status = await ask(h, ADA, '/status');
     expect(status).toContain('shop');
     expect(status).toContain('billing');

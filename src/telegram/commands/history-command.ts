@@ -1,4 +1,5 @@
 import { deploymentHistory } from '../../deploy/deployment-history.ts';
+import { commandTarget } from '../../deploy/service-deps.ts';
 import { escapeHtml } from '../html.ts';
 import { renderHistory } from '../render-status.ts';
 import type { CommandHandler } from './command-input.ts';
@@ -10,5 +11,8 @@ export const historyCommand: CommandHandler = async ({ actor, chatId, words }, d
     await deps.outbox.send(chatId, escapeHtml(outcome.message));
     return;
   }
-  await deps.outbox.send(chatId, renderHistory(outcome.environment, outcome.entries));
+  await deps.outbox.send(
+    chatId,
+    renderHistory(commandTarget(deps.deploy, outcome.environment), outcome.entries),
+  );
 };
