@@ -208,7 +208,7 @@ async function onButton(ctx: Context & { callbackQuery: { data: string } }, deps
     data: ctx.callbackQuery.data,
     key: deps.callbackKey,
   });
-  const reply = pressReply(outcome, actor.name);
+  const reply = pressReply(outcome, actor.name, deps.deploy.services.config.services.length > 1);
   await ctx.answerCallbackQuery({ text: reply.toast, show_alert: reply.alert });
   if (reply.replaceText) await ctx.editMessageText(reply.replaceText, { parse_mode: 'HTML' }).catch(() => {});
   if (outcome.kind === 'confirmed') await outcome.dispatch;

@@ -5,11 +5,12 @@ import { escapeHtml } from './html.ts';
 export type PressReply = { toast: string; alert: boolean; replaceText: string | null };
 
 /**
- * The words for each press outcome, in one table. `presser` is the name of whoever pressed. A
+ * The words for each press outcome, in one table. `presser` is the name of whoever pressed;
+ * `severalServices` puts the service before the environment (`shop staging`). A
  * refusal of a button already answered is a quiet toast; other refusals are alerts the user must
  * dismiss. A `/cancel` confirmation is a message of its own, so its text is replaced by what happened.
  */
-export function pressReply(outcome: PressOutcome, presser: string): PressReply {
+export function pressReply(outcome: PressOutcome, presser: string, severalServices = false): PressReply {
   const who = escapeHtml(presser);
   switch (outcome.kind) {
     case 'refused':
@@ -22,6 +23,11 @@ export function pressReply(outcome: PressOutcome, presser: string): PressReply {
       return { toast: 'Kept running.', alert: false, replaceText: `↩️ Kept running (${who}).` };
     case 'run_cancel': {
       const { result, deployment } = outcome;
+      const where = escapeHtml(
+        severalServices && deployment.service
+          ? `${deployment.service} ${deployment.environment}`
+          : deployment.environment,
+      );
       if (result.kind === 'failed') {
         return { toast: result.message, alert: true, replaceText: escapeHtml(result.message) };
       }
@@ -29,13 +35,13 @@ export function pressReply(outcome: PressOutcome, presser: string): PressReply {
         return {
           toast: 'The run is cancelled.',
           alert: false,
-          replaceText: `⛔ ${who} cancelled the run of <code>${deployment.sha.slice(0, 7)}</code> to <b>${escapeHtml(deployment.environment)}</b>.`,
+          replaceText: `⛔ ${who} cancelled the run of <code>${deployment.sha.slice(0, 7)}</code> to <b>${where}</b>.`,
         };
       }
       return {
         toast: 'Cancelling…',
         alert: false,
-        replaceText: `⛔ ${who} asked GitHub to cancel the run of <code>${deployment.sha.slice(0, 7)}</code> to <b>${escapeHtml(deployment.environment)}</b>. Its message shows when the run has stopped.`,
+        replaceText: `⛔ ${who} asked GitHub to cancel the run of <code>${deployment.sha.slice(0, 7)}</code> to <b>${where}</b>. Its message shows when the run has stopped.`,
       };
     }
   }

@@ -104,6 +104,28 @@ describe('services: two repositories, two teams, one bot', () => {
     expect(await ask(h, ADA, '/unlock shop staging')).toContain('shop staging is unlocked');
   });
 
+  it('/cancel names the service and cancels that service’s run only', async () => {
+    h = await start();
+    const run = await deployStaging(h, EVE, 'billing');
+    expect(await ask(h, ADA, '/cancel shop staging')).toBe('Nothing is in flight for shop staging.');
+    const played = h.github.repository('acme/billing').simulate(run.id, 'cancel');
+    expect(await ask(h, ADA, '/cancel billing staging')).toContain('Cancel the deploy to billing staging');
+    const confirm = h.botMessages(ADA.id).at(-1);
+    if (!confirm) throw new Error('no confirmation');
+    await h.press(ADA, confirm.message_id, buttonData(confirm, 'Cancel the run'));
+    await eventually(
+      () =>
+        h.telegram
+          .message(ADA.id, confirm.message_id)
+          ?.text.match(/cancel the run of \w+ to billing staging/),
+      15_000,
+      'confirmation edited',
+    );
+    await played;
+    const cancels = h.github.requests.filter((r) => r.method === 'POST' && r.path.endsWith('/cancel'));
+    expect(cancels.map((r) => r.path)).toEqual([`/repos/acme/billing/actions/runs/${run.id}/cancel`]);
+  });
+
   it('webhooks of both repositories end in the right messages', async () => {
     h = await start();
     const shopRun = await deployStaging(h, SAM, 'shop');
