@@ -72,7 +72,7 @@ export async function lockEnvironment(deps: DeployDeps, request: LockRequest): P
     return {
       kind: 'refused',
       reason: 'already_locked',
-      message: `${env.name} is already locked by ${describeLock(result.held, env, now)}. /unlock ${commandTarget(deps, env.name)} first to change it.`,
+      message: `${commandTarget(deps, env.name)} is already locked by ${describeLock(result.held, env, now)}. /unlock ${commandTarget(deps, env.name)} first to change it.`,
     };
   }
   return { kind: 'locked', lock: result.lock };

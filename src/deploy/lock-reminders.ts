@@ -8,8 +8,9 @@ export const REMIND_BEFORE_MS = 10 * 60_000;
 
 /**
  * Reminds each lock's owner, once, about ten minutes before the lock expires (locks of ten minutes
- * or less are not reminded), in the owner's private chat: a user's private chat id is their user id. `markLockReminded` is atomic, so
- * with several instances only one sends it. Returns how many reminders were sent.
+ * or less are not reminded), in the owner's private chat: a user's private chat id is their user
+ * id. `markLockReminded` is atomic, so with several instances only one sends it. Returns how many
+ * reminders were sent.
  */
 export async function remindLockOwners(deps: DeployDeps): Promise<number> {
   const now = deps.now();
