@@ -12,8 +12,6 @@ import { commandTarget, withService } from './service-deps.ts';
 
 /** At most this many refs are offered (newest first): a phone screen of buttons. */
 export const PICK_REFS = 8;
-/** At most this many refs allowed by the rules (GitHub lists them by name) get their commit dates looked up. */
-const DATED_REFS = 30;
 
 /** One button of a picker step: its label and the id its signed payload carries. */
 export type PickButton = { label: string; id: string };
@@ -122,7 +120,9 @@ async function refChoices(
   if (refs.length === 0) {
     return refused('no_refs', `No branch or tag of ${where} is allowed; type /deploy ${where} <sha>.`);
   }
-  const ordered = (await dateRefs(deps.github, deps.repo, refs.slice(0, DATED_REFS))).slice(0, PICK_REFS);
+  // Every ref the rules allow is dated, not the first few: GitHub lists branches and tags by name, so
+  // a cut before the dates would offer dependabot/* and leave out the branch pushed a minute ago.
+  const ordered = (await dateRefs(deps.github, deps.repo, refs)).slice(0, PICK_REFS);
   const buttons = ordered.map((r) => ({
     label: refLabel(r),
     id: pickId({ step: 'ref', service: service.name, environment: env.name, ref: r.name }),

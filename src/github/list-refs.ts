@@ -23,26 +23,47 @@ export async function listRefs(octokit: GitHubClient, repo: RepoRef): Promise<Na
 }
 
 /**
- * The refs with their commits' dates, newest first (one commit lookup per distinct SHA, in
- * parallel; the caller keeps the list short). A commit that cannot be read sorts last.
+ * Commit dates by `owner/repo@sha`, per client (a client is one GitHub: its host, its installation):
+ * a commit's date never changes, so each is asked for once.
+ */
+const commitDates = new WeakMap<GitHubClient, Map<string, number>>();
+/** Bound on each client's dates; the oldest entries go first. */
+const COMMIT_DATES_KEPT = 20_000;
+
+/**
+ * The refs with their commits' dates, newest first. A commit is looked up once per client (its date
+ * never changes), so only commits not seen before cost a request: the first call for a repository
+ * with 200 branches and tags asks for each of their commits (through the client's queues, 10 at
+ * once), later calls for the new ones only. A commit that cannot be read sorts last and is asked for
+ * again next time.
  */
 export async function dateRefs(
   octokit: GitHubClient,
   repo: RepoRef,
   refs: readonly NamedRef[],
 ): Promise<DatedRef[]> {
-  const shas = [...new Set(refs.map((r) => r.sha))];
-  const dates = new Map<string, number>();
+  const known = commitDates.get(octokit) ?? new Map<string, number>();
+  commitDates.set(octokit, known);
+  const key = (sha: string) => `${repo.owner}/${repo.repo}@${sha}`;
+  const unknown = [...new Set(refs.map((r) => r.sha))].filter((sha) => !known.has(key(sha)));
   await Promise.all(
-    shas.map(async (sha) => {
+    unknown.map(async (sha) => {
       const { data } = await octokit.rest.repos
         .getCommit({ ...repo, ref: sha })
         .catch(() => ({ data: null }));
       const when = data?.commit.committer?.date ?? data?.commit.author?.date;
-      dates.set(sha, when ? Date.parse(when) || 0 : 0);
+      const at = when ? Date.parse(when) : Number.NaN;
+      if (Number.isFinite(at)) remember(known, key(sha), at);
     }),
   );
   return refs
-    .map((r) => ({ ...r, committedAt: dates.get(r.sha) ?? 0 }))
+    .map((r) => ({ ...r, committedAt: known.get(key(r.sha)) ?? 0 }))
     .sort((a, b) => b.committedAt - a.committedAt || (a.name < b.name ? -1 : 1));
+}
+
+function remember(dates: Map<string, number>, key: string, at: number): void {
+  dates.set(key, at);
+  if (dates.size <= COMMIT_DATES_KEPT) return;
+  const oldest = dates.keys().next();
+  if (!oldest.done) dates.delete(oldest.value);
 }
