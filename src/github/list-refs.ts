@@ -48,8 +48,10 @@ export async function dateRefs(
   const unknown = [...new Set(refs.map((r) => r.sha))].filter((sha) => !known.has(key(sha)));
   await Promise.all(
     unknown.map(async (sha) => {
+      // Not retried: a date only orders the buttons, and a GitHub failing every lookup must not hold
+      // the press for minutes (up to 200 lookups, 10 at once, each with its backoff).
       const { data } = await octokit.rest.repos
-        .getCommit({ ...repo, ref: sha })
+        .getCommit({ ...repo, ref: sha, request: { retries: 0 } })
         .catch(() => ({ data: null }));
       const when = data?.commit.committer?.date ?? data?.commit.author?.date;
       const at = when ? Date.parse(when) : Number.NaN;

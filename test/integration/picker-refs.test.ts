@@ -67,4 +67,20 @@ describe('the picker in a repository with many branches', () => {
     expect((await refButtons(h))[0]).toBe('🌿 zz/fresh-fix');
     expect(commitLookups(h)).toBe(lookups + 1);
   }, 60_000);
+
+  it('a GitHub that fails every commit lookup: the refs still come, undated, each lookup sent once', async () => {
+    h = await startHarness();
+    const { repo } = h.github;
+    for (let i = 0; i < 12; i++) repo.commit({ branch: `feature/f-${i}`, message: `Feature ${i}` });
+    h.github.faults.serverError({ route: 'repos/get-commit', status: 502, times: Number.POSITIVE_INFINITY });
+    const labels = await refButtons(h);
+    expect(labels).toHaveLength(8);
+    // The same refs undated, by name: offered, not lost.
+    expect(labels[0]).toBe('🌿 develop');
+    // No retries (5xx are retried elsewhere, (n+1)² s apart): one lookup per distinct commit.
+    const shas = new Set(
+      h.github.requests.filter((r) => r.operationId === 'repos/get-commit').map((r) => r.path),
+    );
+    expect(commitLookups(h)).toBe(shas.size);
+  }, 60_000);
 });
