@@ -228,6 +228,18 @@ export function buttonData(
   throw new Error(`no button "${label}" on the message`);
 }
 
+/** The picker's message once a target was pressed: it asks for a ref, with the ref buttons. */
+export function pickerRefStep(harness: Harness, chatId: number, messageId: number) {
+  return eventually(
+    () => {
+      const shown = harness.telegram.message(chatId, messageId);
+      return shown?.text.includes('pick a branch or tag') ? shown : undefined;
+    },
+    15_000,
+    'ref step',
+  );
+}
+
 /** Says something over the webhook route and waits for the bot's next message in that chat; returns its text. */
 export async function ask(harness: Harness, from: Person, text: string, what = text): Promise<string> {
   const before = harness.botMessages(from.id).length;

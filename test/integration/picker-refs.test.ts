@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { ADA, buttonData, eventually, type Harness, startHarness } from '../harness.ts';
+import { ADA, buttonData, eventually, type Harness, pickerRefStep, startHarness } from '../harness.ts';
 
 // The picker's second step offers the newest refs the rules allow. GitHub lists branches and tags
 // by name, 100 of each, with no dates: a repository's dependabot branches come first in that list
@@ -27,14 +27,7 @@ async function refButtons(harness: Harness): Promise<string[]> {
     'picker',
   );
   await harness.press(ADA, picker.message_id, buttonData(picker, 'staging'));
-  const refs = await eventually(
-    () => {
-      const shown = harness.telegram.message(ADA.id, picker.message_id);
-      return shown?.text.includes('pick a branch or tag') ? shown : undefined;
-    },
-    15_000,
-    'ref step',
-  );
+  const refs = await pickerRefStep(harness, ADA.id, picker.message_id);
   return refs.reply_markup?.inline_keyboard.flat().map((b) => b.text) ?? [];
 }
 

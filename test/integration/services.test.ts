@@ -1,6 +1,16 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Person } from '../fakes/telegram-updates.ts';
-import { ADA, ask, buttonData, EVE, eventually, type Harness, SAM, startHarness } from '../harness.ts';
+import {
+  ADA,
+  ask,
+  buttonData,
+  EVE,
+  eventually,
+  type Harness,
+  pickerRefStep,
+  SAM,
+  startHarness,
+} from '../harness.ts';
 
 /** Two services in two repositories of one fake GitHub, each with its own team and chat. */
 const TWO_SERVICES = `
@@ -200,14 +210,7 @@ describe('services: two repositories, two teams, one bot', () => {
     expect(denied.show_alert).toBe(true);
     // Eve's press replaces the message with the refs: newest first, only what the rules allow.
     await h.press(EVE, targets.message_id, target);
-    const refs = await eventually(
-      () => {
-        const shown = h.telegram.message(EVE.id, targets.message_id);
-        return shown?.text.includes('pick a branch or tag') ? shown : undefined;
-      },
-      15_000,
-      'ref step',
-    );
+    const refs = await pickerRefStep(h, EVE.id, targets.message_id);
     const refLabels = refs.reply_markup?.inline_keyboard.flat().map((b) => b.text) ?? [];
     expect(refLabels[0]).toBe('🌿 feature/pay');
     expect(refLabels).toContain('🏷 v1.0.0');
@@ -243,14 +246,7 @@ describe('services: two repositories, two teams, one bot', () => {
       'billing · production',
     ]);
     await h.press(ADA, targets.message_id, buttonData(targets, 'shop · production'));
-    const refs = await eventually(
-      () => {
-        const shown = h.telegram.message(ADA.id, targets.message_id);
-        return shown?.text.includes('pick a branch or tag') ? shown : undefined;
-      },
-      15_000,
-      'ref step',
-    );
+    const refs = await pickerRefStep(h, ADA.id, targets.message_id);
     // production allows its branch only (the default rule).
     expect(refs.reply_markup?.inline_keyboard.flat().map((b) => b.text)).toEqual(['🌿 main']);
     await h.press(ADA, targets.message_id, buttonData(refs, 'main'));
