@@ -107,6 +107,9 @@ export function firstServiceDeps(
  * How a command names an environment of the deps' service: `staging` with one service,
  * `shop staging` with several (so the hint in a message can be typed as it is).
  */
-export function commandTarget(deps: Pick<DeployDeps, 'service' | 'services'>, environment: string): string {
+export function commandTarget(
+  deps: { service: { name: string }; services: { config: { services: readonly unknown[] } } },
+  environment: string,
+): string {
   return deps.services.config.services.length > 1 ? `${deps.service.name} ${environment}` : environment;
 }

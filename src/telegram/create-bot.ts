@@ -6,6 +6,7 @@ import { isPickCallback, isReviewCallback } from '../core/callback-data.ts';
 import { hasAnyRole } from '../core/service.ts';
 import { auditAs } from '../deploy/deploy-deps.ts';
 import { pressButton } from '../deploy/press-button.ts';
+import { commandTarget } from '../deploy/service-deps.ts';
 import { actorOf } from './actor.ts';
 import type { BotDeps } from './bot-deps.ts';
 import { cancelCommand } from './commands/cancel-command.ts';
@@ -208,7 +209,9 @@ async function onButton(ctx: Context & { callbackQuery: { data: string } }, deps
     data: ctx.callbackQuery.data,
     key: deps.callbackKey,
   });
-  const reply = pressReply(outcome, actor.name, deps.deploy.services.config.services.length > 1);
+  const reply = pressReply(outcome, actor.name, (d) =>
+    commandTarget({ service: { name: d.service }, services: deps.deploy.services }, d.environment),
+  );
   await ctx.answerCallbackQuery({ text: reply.toast, show_alert: reply.alert });
   if (reply.replaceText) await ctx.editMessageText(reply.replaceText, { parse_mode: 'HTML' }).catch(() => {});
   if (outcome.kind === 'confirmed') await outcome.dispatch;

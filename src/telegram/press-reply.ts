@@ -1,3 +1,4 @@
+import type { DeploymentRecord } from '../core/deployment.ts';
 import type { PressOutcome } from '../deploy/press-button.ts';
 import { escapeHtml } from './html.ts';
 
@@ -6,11 +7,16 @@ export type PressReply = { toast: string; alert: boolean; replaceText: string | 
 
 /**
  * The words for each press outcome, in one table. `presser` is the name of whoever pressed;
- * `severalServices` puts the service before the environment (`shop staging`). A
+ * `target` names a deployment's environment as the commands do (`shop staging` with several
+ * services). A
  * refusal of a button already answered is a quiet toast; other refusals are alerts the user must
  * dismiss. A `/cancel` confirmation is a message of its own, so its text is replaced by what happened.
  */
-export function pressReply(outcome: PressOutcome, presser: string, severalServices = false): PressReply {
+export function pressReply(
+  outcome: PressOutcome,
+  presser: string,
+  target: (deployment: DeploymentRecord) => string = (d) => d.environment,
+): PressReply {
   const who = escapeHtml(presser);
   switch (outcome.kind) {
     case 'refused':
@@ -23,11 +29,7 @@ export function pressReply(outcome: PressOutcome, presser: string, severalServic
       return { toast: 'Kept running.', alert: false, replaceText: `↩️ Kept running (${who}).` };
     case 'run_cancel': {
       const { result, deployment } = outcome;
-      const where = escapeHtml(
-        severalServices && deployment.service
-          ? `${deployment.service} ${deployment.environment}`
-          : deployment.environment,
-      );
+      const where = escapeHtml(target(deployment));
       if (result.kind === 'failed') {
         return { toast: result.message, alert: true, replaceText: escapeHtml(result.message) };
       }
